@@ -1,0 +1,107 @@
+/**
+ * The derivation as data. Every expression is coordinate-wise: it reads the symbols `g`
+ * (∂ⱼL at the current iterate), `theta` (θⱼ), `n` (step index), the rule's parameters and,
+ * inside recorded steps, the lag `k` and the summation index `s`.
+ */
+import type { Expr } from '../ir/expr.js';
+import type { Rule } from '../ir/rule.js';
+
+export type Regime = 'asymptotic' | 'exact-n';
+
+/**
+ * One term of M: Mⱼ = Σ weightⱼ · (H V)ⱼ  (kind 'hvp', H = ∇²L, V = field)
+ *                  or weightⱼ · Vⱼ      (kind 'field').
+ */
+export interface CorrectionTerm {
+  readonly kind: 'hvp' | 'field';
+  readonly weight: Expr;
+  readonly field: Expr;
+}
+
+/** A state unrolled on a history: its constant-history value and its sensitivities to past g and θ. */
+export interface UnrolledState {
+  readonly name: string;
+  /** Coefficient a of the state's own previous value (|a| < 1 on the parameter domain). */
+  readonly decay: Expr;
+  /** Value of s_{n+1} on the constant history (θ, θ, …); reads n in the exact-n regime. */
+  readonly constantHistory: Expr;
+  /** ∂s_{n+1}/∂g_{n−k} at the constant history, for 0 ≤ k ≤ n (reads k). */
+  readonly weightG: Expr;
+  /** ∂s_{n+1}/∂θ_{n−k} (direct dependence on past iterates, e.g. weight decay inside a moment). */
+  readonly weightTheta: Expr;
+}
+
+/** Σ_{k=lo}^{hi} summand = value, recorded for the appendix. */
+export interface RecordedSum {
+  readonly summand: Expr;
+  readonly index: string;
+  readonly lo: Expr;
+  /** undefined: the upper limit is ∞. */
+  readonly hi?: Expr;
+  readonly value: Expr;
+}
+
+export interface RegimeResult {
+  readonly regime: Regime;
+  /** The update on a constant history, F⁽ⁿ⁾(θ) (exact-n) or its limit F(θ) (asymptotic). */
+  readonly F: Expr;
+  readonly states: readonly UnrolledState[];
+  /** ∂F⁽ⁿ⁾/∂g_{n−k} and ∂F⁽ⁿ⁾/∂θ_{n−k} at the constant history, k ≥ 1 (read k). */
+  readonly lagWeightG: Expr;
+  readonly lagWeightTheta: Expr;
+  readonly sums: readonly RecordedSum[];
+  /** M = Σ terms. Empty when M vanishes (almost everywhere). */
+  readonly M: readonly CorrectionTerm[];
+}
+
+/** Φ(∇L, θ) = Σⱼ perCoordinate(gⱼ, θⱼ) + lossCoefficient · L(θ). */
+export interface Potential {
+  readonly perCoordinate: Expr;
+  readonly lossCoefficient: Expr;
+}
+
+/** M = Σ weightᵢ ∘ ∇θ Φᵢ. */
+export interface PotentialTerm {
+  readonly weight: Expr;
+  readonly potential: Potential;
+}
+
+export type VerdictKind = 'regularizing' | 'anti-regularizing' | 'mixed' | 'none';
+
+export interface Verdict {
+  /** The verdict under the default parameter values. */
+  readonly kind: VerdictKind;
+  /** When the sign depends on the parameters: the condition under which `kind` holds, and the other side. */
+  readonly condition?: { readonly text: string; readonly latex: string; readonly otherwise: VerdictKind };
+  readonly reason: string;
+}
+
+export interface Interpretation {
+  /** M written through potentials; undefined when no potential was found. */
+  readonly potentials?: readonly PotentialTerm[];
+  /** Preconditioned descent on L̃ = L + h·coefficient·Φ, when F and M share the preconditioner. */
+  readonly modifiedLoss?: { readonly preconditioner: Expr; readonly coefficient: Expr; readonly potential: Potential };
+  /** The scalar factor of the weight that carries the sign, if the weight factors as c(params)·(positive). */
+  readonly signCoefficient?: Expr;
+  readonly verdict: Verdict;
+  readonly notes: readonly string[];
+}
+
+export interface Derivation {
+  readonly rule: Rule;
+  /** Parameters sent to 0 after the derivation (`--limit`). */
+  readonly limits: readonly string[];
+  readonly asymptotic: RegimeResult;
+  /** The exact finite-n result, or why it has no closed form. */
+  readonly exactN: RegimeResult | { readonly unavailable: string };
+  readonly interpretation: Interpretation;
+  /** What the result rests on (decay, smoothness, almost-everywhere identities, generic parameters). */
+  readonly assumptions: readonly string[];
+  /** Remarks for the reader (e.g. exact sign on the memory path). */
+  readonly notes: readonly string[];
+}
+
+export interface DeriveOptions {
+  /** Parameters to send to 0 after deriving, e.g. ['eps']. */
+  readonly limits?: readonly string[];
+}

@@ -1,0 +1,356 @@
+/**
+ * The expression IR: an immutable tagged union built only through the constructors below,
+ * which canonicalize (flatten, fold numbers, collect like terms and like bases) and freeze.
+ * Subtraction and division desugar at construction: a − b = a + (−1)·b, a / b = a·b^(−1).
+ * Some canonical rewrites hold only almost everywhere (sign(x)² = 1 needs x ≠ 0); the
+ * derivation states that assumption, and random-point checks never sample x = 0.
+ */
+import * as Q from './rational.js';
+import type { Rational } from './rational.js';
+
+export type FnName = 'abs' | 'sign' | 'exp' | 'log';
+export const FN_NAMES: readonly FnName[] = ['abs', 'sign', 'exp', 'log'];
+
+export type Expr = Num | Sym | Add | Mul | Pow | Call | Sum;
+export interface Num { readonly kind: 'num'; readonly value: Rational }
+export interface Sym { readonly kind: 'sym'; readonly name: string }
+export interface Add { readonly kind: 'add'; readonly terms: readonly Expr[] }
+export interface Mul { readonly kind: 'mul'; readonly factors: readonly Expr[] }
+export interface Pow { readonly kind: 'pow'; readonly base: Expr; readonly exp: Expr }
+export interface Call { readonly kind: 'call'; readonly fn: FnName; readonly arg: Expr }
+/** Σ_{index = lo}^{hi} body — kept only when no closed form exists. */
+export interface Sum { readonly kind: 'sum'; readonly index: string; readonly lo: Expr; readonly hi: Expr; readonly body: Expr }
+
+const keys = new WeakMap<Expr, string>();
+
+/** A canonical structural key: equal keys ⇔ structurally equal expressions. */
+export function key(e: Expr): string {
+  let k = keys.get(e);
+  if (k !== undefined) return k;
+  switch (e.kind) {
+    case 'num': k = `#${Q.ratToString(e.value)}`; break;
+    case 'sym': k = `$${e.name}`; break;
+    case 'add': k = `+(${e.terms.map(key).join(',')})`; break;
+    case 'mul': k = `*(${e.factors.map(key).join(',')})`; break;
+    case 'pow': k = `^(${key(e.base)},${key(e.exp)})`; break;
+    case 'call': k = `${e.fn}(${key(e.arg)})`; break;
+    case 'sum': k = `S(${e.index},${key(e.lo)},${key(e.hi)},${key(e.body)})`; break;
+  }
+  keys.set(e, k);
+  return k;
+}
+
+export const equal = (a: Expr, b: Expr) => a === b || key(a) === key(b);
+
+const byKey = (a: Expr, b: Expr) => {
+  const ka = key(a);
+  const kb = key(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+};
+
+// ---- leaves ---------------------------------------------------------------------------
+export function numR(value: Rational): Num {
+  return Object.freeze({ kind: 'num', value });
+}
+export function num(p: number | bigint, q: number | bigint = 1): Num {
+  if (typeof p === 'number' && !Number.isInteger(p)) return numR(Q.ratFromDecimal(String(p)));
+  return numR(Q.rat(p, q));
+}
+export function sym(name: string): Sym {
+  return Object.freeze({ kind: 'sym', name });
+}
+export const ZERO = num(0);
+export const ONE = num(1);
+export const MINUS_ONE = num(-1);
+export const HALF = num(1, 2);
+
+export const isNum = (e: Expr): e is Num => e.kind === 'num';
+export const isZero = (e: Expr) => e.kind === 'num' && Q.isZero(e.value);
+export const isOne = (e: Expr) => e.kind === 'num' && Q.isOne(e.value);
+export const isIntegerNum = (e: Expr): boolean => e.kind === 'num' && Q.isInteger(e.value);
+const isEvenInteger = (e: Expr) => e.kind === 'num' && e.value.q === 1n && e.value.p % 2n === 0n;
+const isOddInteger = (e: Expr) => e.kind === 'num' && e.value.q === 1n && e.value.p % 2n !== 0n;
+
+// ---- add ------------------------------------------------------------------------------
+/** Splits a term into its numeric coefficient and the rest: 3·x·y → (3, x·y). */
+export function splitCoefficient(e: Expr): [Rational, Expr] {
+  if (e.kind === 'num') return [e.value, ONE];
+  if (e.kind === 'mul' && e.factors[0]!.kind === 'num') {
+    const rest = e.factors.slice(1);
+    return [(e.factors[0] as Num).value, rest.length === 1 ? rest[0]! : freezeMul(rest)];
+  }
+  return [Q.ONE, e];
+}
+
+export function add(...terms: Expr[]): Expr {
+  const flat: Expr[] = [];
+  for (const t of terms) {
+    if (t.kind === 'add') flat.push(...t.terms);
+    else flat.push(t);
+  }
+  let constant = Q.ZERO;
+  const groups = new Map<string, { rest: Expr; coef: Rational }>();
+  for (const t of flat) {
+    if (t.kind === 'num') { constant = Q.add(constant, t.value); continue; }
+    const [coef, rest] = splitCoefficient(t);
+    const k = key(rest);
+    const g = groups.get(k);
+    if (g) g.coef = Q.add(g.coef, coef);
+    else groups.set(k, { rest, coef });
+  }
+  const out: Expr[] = [];
+  for (const { rest, coef } of groups.values()) {
+    if (Q.isZero(coef)) continue;
+    out.push(Q.isOne(coef) ? rest : mul(numR(coef), rest));
+  }
+  out.sort(byKey);
+  if (!Q.isZero(constant)) out.unshift(numR(constant));
+  if (out.length === 0) return ZERO;
+  if (out.length === 1) return out[0]!;
+  return Object.freeze({ kind: 'add', terms: Object.freeze(out) });
+}
+
+// ---- mul ------------------------------------------------------------------------------
+function freezeMul(factors: Expr[]): Mul {
+  return Object.freeze({ kind: 'mul', factors: Object.freeze(factors) });
+}
+
+const baseOf = (e: Expr): [Expr, Expr] => (e.kind === 'pow' ? [e.base, e.exp] : [e, ONE]);
+
+export function mul(...factors: Expr[]): Expr {
+  const flat: Expr[] = [];
+  for (const f of factors) {
+    if (f.kind === 'mul') flat.push(...f.factors);
+    else flat.push(f);
+  }
+  let coef = Q.ONE;
+  const groups = new Map<string, { base: Expr; exps: Expr[] }>();
+  for (const f of flat) {
+    if (f.kind === 'num') { coef = Q.mul(coef, f.value); continue; }
+    const [base, exp] = baseOf(f);
+    const k = key(base);
+    const g = groups.get(k);
+    if (g) g.exps.push(exp);
+    else groups.set(k, { base, exps: [exp] });
+  }
+  if (Q.isZero(coef)) return ZERO;
+  consolidateAbsSign(groups);
+  const rebuilt: Expr[] = [];
+  let changed = false;
+  for (const { base, exps } of groups.values()) {
+    const p = pow(base, exps.length === 1 ? exps[0]! : add(...exps));
+    if (p.kind === 'num') { coef = Q.mul(coef, p.value); changed = true; continue; }
+    if (p.kind === 'mul') changed = true;
+    rebuilt.push(p);
+  }
+  if (changed) return mul(numR(coef), ...rebuilt);
+  if (Q.isZero(coef)) return ZERO;
+  rebuilt.sort(byKey);
+  if (!Q.isOne(coef)) rebuilt.unshift(numR(coef));
+  if (rebuilt.length === 0) return numR(coef);
+  if (rebuilt.length === 1) return rebuilt[0]!;
+  return freezeMul(rebuilt);
+}
+
+/**
+ * x = sign(x)·|x| for real x ≠ 0, so x^a·|x|^b·sign(x)^c = |x|^(a+b)·sign(x)^(a+c) (a, c integers);
+ * written back as x^(a+b) when the parities allow. Applied only when |x| or sign(x) occurs.
+ */
+function consolidateAbsSign(groups: Map<string, { base: Expr; exps: Expr[] }>) {
+  for (const [k, g] of [...groups]) {
+    if (!groups.has(k)) continue;
+    const b = g.base;
+    if (b.kind !== 'call' || (b.fn !== 'abs' && b.fn !== 'sign')) continue;
+    const xk = key(b.arg);
+    const absK = key(call('abs', b.arg));
+    const signK = key(call('sign', b.arg));
+    const xs = groups.get(xk);
+    const ab = groups.get(absK);
+    const sg = groups.get(signK);
+    const total = (g?: { exps: Expr[] }) => (g ? add(...g.exps) : ZERO);
+    const a = total(xs);
+    const c = total(sg);
+    if (a.kind !== 'num' || !Q.isInteger(a.value) || c.kind !== 'num' || !Q.isInteger(c.value)) continue;
+    const absExp = add(a, total(ab));
+    const signOdd = ((a.value.p + c.value.p) % 2n + 2n) % 2n === 1n;
+    groups.delete(xk); groups.delete(absK); groups.delete(signK);
+    const put = (base: Expr, exp: Expr) => {
+      if (isZero(exp)) return;
+      groups.set(key(base), { base, exps: [exp] });
+    };
+    if (!signOdd) {
+      if (isEvenInteger(absExp)) put(b.arg, absExp);
+      else put(call('abs', b.arg), absExp);
+    } else if (isOddInteger(absExp)) {
+      put(b.arg, absExp);
+    } else {
+      put(call('sign', b.arg), ONE);
+      put(call('abs', b.arg), absExp);
+    }
+  }
+}
+
+// ---- pow ------------------------------------------------------------------------------
+export function pow(base: Expr, exp: Expr): Expr {
+  if (isZero(exp)) return ONE;
+  if (isOne(exp)) return base;
+  if (base.kind === 'num') {
+    if (Q.isOne(base.value)) return ONE;
+    if (exp.kind === 'num') {
+      if (Q.isZero(base.value)) {
+        if (Q.cmp(exp.value, Q.ZERO) > 0) return ZERO;
+        throw new Error('internal: 0 raised to a non-positive power');
+      }
+      if (Q.isInteger(exp.value)) {
+        const r = Q.powInt(base.value, exp.value.p);
+        if (r) return numR(r);
+      } else if (Q.cmp(base.value, Q.ZERO) > 0) {
+        const root = Q.rootExact(base.value, exp.value.q);
+        if (root) {
+          const r = Q.powInt(root, exp.value.p);
+          if (r) return numR(r);
+        }
+      }
+    }
+  }
+  if (base.kind === 'pow') {
+    if (isIntegerNum(exp)) return pow(base.base, mul(base.exp, exp));
+    // (x^(2m))^e = |x|^(2m·e) for real x
+    if (isEvenInteger(base.exp) && exp.kind === 'num') return pow(call('abs', base.base), mul(base.exp, exp));
+  }
+  if (base.kind === 'mul') {
+    if (isIntegerNum(exp)) return mul(...base.factors.map((f) => pow(f, exp)));
+    const c = base.factors[0]!;
+    if (c.kind === 'num' && Q.cmp(c.value, Q.ZERO) > 0) {
+      // (c·X)^e = c^e·X^e for c > 0
+      return mul(pow(c, exp), pow(freezeMulOrSingle(base.factors.slice(1)), exp));
+    }
+  }
+  if (base.kind === 'call') {
+    if (base.fn === 'abs' && isEvenInteger(exp)) return pow(base.arg, exp);
+    if (base.fn === 'sign' && isIntegerNum(exp)) return isEvenInteger(exp) ? ONE : base;
+    if (base.fn === 'exp') return call('exp', mul(base.arg, exp));
+  }
+  return Object.freeze({ kind: 'pow', base, exp });
+}
+
+const freezeMulOrSingle = (fs: readonly Expr[]): Expr => (fs.length === 1 ? fs[0]! : freezeMul([...fs]));
+
+// ---- functions ------------------------------------------------------------------------
+export function call(fn: FnName, arg: Expr): Expr {
+  switch (fn) {
+    case 'abs':
+      if (arg.kind === 'num') return numR(Q.cmp(arg.value, Q.ZERO) < 0 ? Q.neg(arg.value) : arg.value);
+      if (arg.kind === 'mul') return mul(...arg.factors.map((f) => call('abs', f)));
+      if (arg.kind === 'call' && (arg.fn === 'abs' || arg.fn === 'exp')) return arg;
+      if (arg.kind === 'pow' && isEvenInteger(arg.exp)) return arg;
+      if (arg.kind === 'pow' && isIntegerNum(arg.exp)) return pow(call('abs', arg.base), arg.exp);
+      if (arg.kind === 'pow' && arg.exp.kind === 'num') return arg; // x^(p/q) ≥ 0 where defined
+      break;
+    case 'sign':
+      if (arg.kind === 'num') return num(Q.cmp(arg.value, Q.ZERO));
+      if (arg.kind === 'mul') return mul(...arg.factors.map((f) => call('sign', f)));
+      if (arg.kind === 'call' && arg.fn === 'sign') return arg;
+      if (arg.kind === 'call' && (arg.fn === 'abs' || arg.fn === 'exp')) return ONE; // a.e.
+      if (arg.kind === 'pow' && isEvenInteger(arg.exp)) return ONE; // a.e.
+      if (arg.kind === 'pow' && isIntegerNum(arg.exp)) return call('sign', arg.base);
+      if (arg.kind === 'pow' && arg.exp.kind === 'num') return ONE; // x^(p/q) > 0 where defined, a.e.
+      break;
+    case 'exp':
+      if (isZero(arg)) return ONE;
+      if (arg.kind === 'call' && arg.fn === 'log') return arg.arg;
+      break;
+    case 'log':
+      if (isOne(arg)) return ZERO;
+      if (arg.kind === 'call' && arg.fn === 'exp') return arg.arg;
+      break;
+  }
+  return Object.freeze({ kind: 'call', fn, arg });
+}
+
+export function sum(index: string, lo: Expr, hi: Expr, body: Expr): Expr {
+  if (!hasSymbol(body, index)) return mul(add(hi, neg(lo), ONE), body);
+  return Object.freeze({ kind: 'sum', index, lo, hi, body });
+}
+
+// ---- sugar ----------------------------------------------------------------------------
+export const neg = (a: Expr) => mul(MINUS_ONE, a);
+export const sub = (a: Expr, b: Expr) => add(a, neg(b));
+export const div = (a: Expr, b: Expr) => mul(a, pow(b, MINUS_ONE));
+export const sqrt = (a: Expr) => pow(a, HALF);
+export const abs = (a: Expr) => call('abs', a);
+export const sign = (a: Expr) => call('sign', a);
+
+// ---- traversal ------------------------------------------------------------------------
+export function children(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'num': case 'sym': return [];
+    case 'add': return e.terms;
+    case 'mul': return e.factors;
+    case 'pow': return [e.base, e.exp];
+    case 'call': return [e.arg];
+    case 'sum': return [e.lo, e.hi, e.body];
+  }
+}
+
+/** Rebuilds e with new children through the canonicalizing constructors. */
+export function withChildren(e: Expr, c: readonly Expr[]): Expr {
+  switch (e.kind) {
+    case 'num': case 'sym': return e;
+    case 'add': return add(...c);
+    case 'mul': return mul(...c);
+    case 'pow': return pow(c[0]!, c[1]!);
+    case 'call': return call(e.fn, c[0]!);
+    case 'sum': return sum(e.index, c[0]!, c[1]!, c[2]!);
+  }
+}
+
+/** Bottom-up rewrite; f sees nodes whose children are already rewritten. */
+export function mapBottomUp(e: Expr, f: (e: Expr) => Expr, memo = new Map<string, Expr>()): Expr {
+  const k = key(e);
+  const hit = memo.get(k);
+  if (hit) return hit;
+  const cs = children(e);
+  const rebuilt = cs.length ? withChildren(e, cs.map((c) => mapBottomUp(c, f, memo))) : e;
+  const out = f(rebuilt);
+  memo.set(k, out);
+  return out;
+}
+
+export function hasSymbol(e: Expr, name: string): boolean {
+  if (e.kind === 'sym') return e.name === name;
+  if (e.kind === 'sum' && e.index === name) return hasSymbol(e.lo, name) || hasSymbol(e.hi, name);
+  return children(e).some((c) => hasSymbol(c, name));
+}
+
+export function freeSymbols(e: Expr, out = new Set<string>()): Set<string> {
+  if (e.kind === 'sym') out.add(e.name);
+  else if (e.kind === 'sum') {
+    freeSymbols(e.lo, out); freeSymbols(e.hi, out);
+    const inner = freeSymbols(e.body);
+    inner.delete(e.index);
+    for (const s of inner) out.add(s);
+  } else for (const c of children(e)) freeSymbols(c, out);
+  return out;
+}
+
+/** Substitutes symbols by expressions (simultaneously). */
+export function subs(e: Expr, map: ReadonlyMap<string, Expr> | Record<string, Expr>): Expr {
+  const m = map instanceof Map ? map : new Map(Object.entries(map));
+  if (m.size === 0) return e;
+  const go = (x: Expr): Expr => {
+    if (x.kind === 'sym') return m.get(x.name) ?? x;
+    if (x.kind === 'num') return x;
+    if (x.kind === 'sum' && m.has(x.index)) {
+      const inner = new Map(m);
+      inner.delete(x.index);
+      return sum(x.index, go(x.lo), go(x.hi), subs(x.body, inner));
+    }
+    return withChildren(x, children(x).map(go));
+  };
+  return go(e);
+}
+
+export function numValue(e: Expr): number | undefined {
+  return e.kind === 'num' ? Q.toNumber(e.value) : undefined;
+}

@@ -1,0 +1,59 @@
+/** A parsed optimizer rule: the input of the derivation. Immutable. */
+import type { Expr } from './expr.js';
+import type { Rational } from './rational.js';
+import type { Span } from './diagnostics.js';
+
+/** An interval of admissible parameter values; ±Infinity for unbounded ends. */
+export interface Domain {
+  readonly lo: number;
+  readonly hi: number;
+  readonly loOpen: boolean;
+  readonly hiOpen: boolean;
+  readonly text: string; // as written, e.g. "(0, 1)"
+}
+
+export interface ParamDecl {
+  readonly name: string;
+  readonly value: Rational;
+  readonly valueText: string;
+  readonly domain: Domain;
+  readonly span: Span;
+}
+
+export interface FnDecl {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly body: Expr;
+  readonly source: string;
+  readonly span: Span;
+}
+
+/**
+ * s_{n+1} = rhs. In rhs, the symbol `s@prev` is the state's previous value s_n, the plain
+ * symbol `t` of an earlier state t is that state's new value t_{n+1}, and `t@prev` is t_n.
+ */
+export interface StateDecl {
+  readonly name: string;
+  readonly rhs: Expr;
+  readonly source: string;
+  readonly span: Span;
+}
+
+export interface Rule {
+  readonly name: string;
+  readonly file: string;
+  readonly cite?: string;
+  readonly params: readonly ParamDecl[];
+  readonly fns: readonly FnDecl[];
+  readonly states: readonly StateDecl[];
+  /** θ_{n+1} = θ_n − h·update. */
+  readonly update: Expr;
+  readonly updateSource: string;
+  readonly updateSpan: Span;
+}
+
+/** Symbols with a fixed meaning in every rule. */
+export const RESERVED = ['g', 'theta', 'n', 'h'] as const;
+export const prevName = (state: string) => `${state}@prev`;
+export const isPrevName = (name: string) => name.endsWith('@prev');
+export const stateOfPrev = (name: string) => name.slice(0, -'@prev'.length);

@@ -1,0 +1,191 @@
+/** Reads a rule file (docs/rule-language.md) into a Rule, reporting located diagnostics. */
+import * as E from '../ir/expr.js';
+import type { Expr } from '../ir/expr.js';
+import { ratFromDecimal, toNumber } from '../ir/rational.js';
+import { RuleError, type Diagnostic, type DiagnosticCode, type Span } from '../ir/diagnostics.js';
+import { RESERVED, prevName, type Domain, type FnDecl, type ParamDecl, type Rule, type StateDecl } from '../ir/rule.js';
+import { ExprReader, type ExprScope } from './expression.js';
+
+const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
+const NUMBER = '[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
+const KEYWORDS = ['optimizer', 'cite', 'shape', 'param', 'fn', 'state', 'update'];
+const TAKEN = new Set(['sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
+
+/** Strips a trailing # comment, leaving # inside a quoted string alone. */
+function stripComment(line: string): string {
+  let inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '\\' && inQuote) { i++; continue; }
+    if (c === '"') inQuote = !inQuote;
+    else if (c === '#' && !inQuote) return line.slice(0, i);
+  }
+  return line;
+}
+
+export function parseRule(source: string, file = '<rule>'): Rule {
+  const diagnostics: Diagnostic[] = [];
+  const at = (line: number, col: number): Span => ({ file, line, col });
+  const report = (code: DiagnosticCode, line: number, col: number, message: string) =>
+    diagnostics.push({ code, span: at(line, col), message });
+
+  let name: string | undefined;
+  let cite: string | undefined;
+  const params: ParamDecl[] = [];
+  const fns: FnDecl[] = [];
+  const states: StateDecl[] = [];
+  let update: { expr: Expr; source: string; span: Span } | undefined;
+  const declared = new Map<string, number>();
+  // States whose line failed still count as declared, so one mistake gives one diagnostic.
+  const failedStates = new Set<string>();
+
+  const declare = (id: string, line: number, col: number): boolean => {
+    if ((RESERVED as readonly string[]).includes(id)) {
+      report('rule/reserved-name', line, col, `'${id}' is reserved (g, theta, n and h have fixed meanings)`);
+      return false;
+    }
+    if (TAKEN.has(id)) {
+      report('rule/reserved-name', line, col, `'${id}' is a keyword or built-in function name`);
+      return false;
+    }
+    const before = declared.get(id);
+    if (before !== undefined) {
+      report('rule/duplicate', line, col, `'${id}' is already declared on line ${before}`);
+      return false;
+    }
+    declared.set(id, line);
+    return true;
+  };
+
+  /** Scope for an expression at this point of the file. */
+  const scopeFor = (ownState?: string, fnArgs?: readonly string[]): ExprScope => {
+    const symbols = new Map<string, Expr>();
+    const forbidden = new Map<string, string>();
+    for (const p of params) symbols.set(p.name, E.sym(p.name));
+    if (fnArgs) {
+      for (const a of fnArgs) symbols.set(a, E.sym(`${a}@arg`));
+    }
+    for (const r of ['g', 'theta', 'n']) symbols.set(r, E.sym(r));
+    forbidden.set('h', "'h' is the step size: the update is multiplied by it, so it cannot appear inside a rule expression");
+    const prevable = new Set<string>();
+    if (!fnArgs) {
+      for (const s of states) {
+        if (s.name === ownState) continue;
+        symbols.set(s.name, E.sym(s.name));
+        prevable.add(s.name);
+      }
+      for (const f of failedStates) { symbols.set(f, E.sym(f)); prevable.add(f); }
+      if (ownState) {
+        symbols.set(ownState, E.sym(prevName(ownState)));
+        prevable.add(ownState);
+      }
+    }
+    return { symbols, prevable, ownState, forbidden, fns: new Map(fns.map((f) => [f.name, f])) };
+  };
+
+  const readExpr = (text: string, line: number, col: number, scope: ExprScope): Expr | undefined => {
+    try {
+      return new ExprReader(text, at(line, col), scope).read();
+    } catch (err) {
+      if (err instanceof RuleError) { diagnostics.push(...err.diagnostics); return undefined; }
+      throw err;
+    }
+  };
+
+  const lines = source.split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    const line = stripComment(raw);
+    const indent = line.length - line.trimStart().length;
+    const text = line.trim();
+    if (!text) return;
+    const col0 = indent + 1;
+    const kw = /^[A-Za-z_]+/.exec(text)?.[0] ?? '';
+    const rest = text.slice(kw.length);
+    const restCol = col0 + kw.length + (rest.length - rest.trimStart().length);
+    const body = rest.trim();
+    switch (kw) {
+      case 'optimizer': {
+        if (name !== undefined) return report('rule/duplicate', lineNo, col0, 'the optimizer is named twice');
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.+\-() ]*$/.test(body))
+          return report('rule/syntax', lineNo, restCol, 'expected an optimizer name (letters, digits, spaces and - _ . + ( ))');
+        name = body;
+        return;
+      }
+      case 'cite': {
+        const m = /^"((?:[^"\\]|\\.)*)"$/.exec(body);
+        if (!m) return report('rule/syntax', lineNo, restCol, 'expected a quoted citation: cite "Author, Title, Year"');
+        cite = m[1]!.replace(/\\(.)/g, '$1');
+        return;
+      }
+      case 'shape': {
+        if (body === 'coordinate') return;
+        if (body === 'matrix')
+          return report('rule/unsupported', lineNo, restCol, 'matrix-shaped rules are not supported by this version of memloss; only coordinate-wise rules can be derived');
+        return report('rule/syntax', lineNo, restCol, "expected 'shape coordinate' or 'shape matrix'");
+      }
+      case 'param': {
+        const m = new RegExp(`^(${IDENT})\\s*=\\s*(${NUMBER})\\s+in\\s+([\\[(])\\s*(-?inf|${NUMBER})\\s*,\\s*(-?inf|${NUMBER})\\s*([\\])])$`).exec(body);
+        if (!m) return report('rule/syntax', lineNo, restCol, 'expected: param NAME = VALUE in (LO, HI) — brackets [ ] for closed ends, inf for unbounded');
+        const [, id, valueText, lb, loT, hiT, rb] = m;
+        if (!declare(id!, lineNo, restCol)) return;
+        const bound = (t: string) => (t === 'inf' ? Infinity : t === '-inf' ? -Infinity : Number(t));
+        const domain: Domain = {
+          lo: bound(loT!), hi: bound(hiT!), loOpen: lb === '(', hiOpen: rb === ')',
+          text: `${lb}${loT}, ${hiT}${rb}`,
+        };
+        const value = ratFromDecimal(valueText!);
+        const v = toNumber(value);
+        const valueCol = restCol + body.indexOf(valueText!, id!.length);
+        if (domain.lo > domain.hi) return report('rule/syntax', lineNo, valueCol, `empty domain ${domain.text}`);
+        const inside = (domain.loOpen ? v > domain.lo : v >= domain.lo) && (domain.hiOpen ? v < domain.hi : v <= domain.hi);
+        if (!inside) return report('rule/default-outside-domain', lineNo, valueCol, `default ${valueText} of '${id}' lies outside its domain ${domain.text}`);
+        params.push({ name: id!, value, valueText: valueText!, domain, span: at(lineNo, restCol) });
+        return;
+      }
+      case 'fn': {
+        const m = new RegExp(`^(${IDENT})\\s*\\(\\s*(${IDENT}(?:\\s*,\\s*${IDENT})*)?\\s*\\)\\s*=\\s*(.+)$`).exec(body);
+        if (!m) return report('rule/syntax', lineNo, restCol, 'expected: fn NAME(x, …) = expression');
+        const [, id, argText, exprText] = m;
+        if (!declare(id!, lineNo, restCol)) return;
+        const args = argText ? argText.split(',').map((s) => s.trim()) : [];
+        const exprCol = col0 + line.trim().lastIndexOf(exprText!);
+        const expr = readExpr(exprText!, lineNo, exprCol, scopeFor(undefined, args));
+        if (expr) fns.push({ name: id!, args, body: expr, source: exprText!, span: at(lineNo, restCol) });
+        return;
+      }
+      case 'state': {
+        const m = new RegExp(`^(${IDENT})\\s*=\\s*(.+)$`).exec(body);
+        if (!m) return report('rule/syntax', lineNo, restCol, 'expected: state NAME = expression');
+        const [, id, exprText] = m;
+        if (update) return report('rule/state-order', lineNo, col0, 'states must be declared before the update');
+        if (!declare(id!, lineNo, restCol)) return;
+        const exprCol = col0 + line.trim().indexOf(exprText!, kw.length + 1 + id!.length);
+        const expr = readExpr(exprText!, lineNo, exprCol, scopeFor(id!));
+        if (expr) states.push({ name: id!, rhs: expr, source: exprText!, span: at(lineNo, restCol) });
+        else failedStates.add(id!);
+        return;
+      }
+      case 'update': {
+        if (update) return report('rule/duplicate', lineNo, col0, 'the update is given twice');
+        if (!body) return report('rule/syntax', lineNo, restCol, 'expected: update expression');
+        const expr = readExpr(body, lineNo, restCol, scopeFor());
+        if (expr) update = { expr, source: body, span: at(lineNo, restCol) };
+        return;
+      }
+      default: {
+        const hint = KEYWORDS.find((k) => k.startsWith(kw.slice(0, 3)) && kw.length > 0);
+        report('rule/syntax', lineNo, col0, `expected a declaration (${KEYWORDS.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`);
+      }
+    }
+  });
+
+  if (name === undefined && diagnostics.length === 0) report('rule/missing', 1, 1, "missing 'optimizer NAME' line");
+  if (!update && !diagnostics.some((d) => d.span.line > 0 && /update/.test(d.message)) && diagnostics.length === 0)
+    report('rule/missing', Math.max(1, lines.length), 1, "missing 'update' line");
+  if (diagnostics.length) throw new RuleError(diagnostics);
+  return Object.freeze({
+    name: name!, file, cite, params: Object.freeze(params), fns: Object.freeze(fns), states: Object.freeze(states),
+    update: update!.expr, updateSource: update!.source, updateSpan: update!.span,
+  });
+}
