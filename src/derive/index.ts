@@ -1,8 +1,46 @@
-/** derive(): rule → Derivation (in progress). */
+/** derive(): a parsed rule → its memory correction in both regimes, interpreted. */
+import * as E from '../ir/expr.js';
 import type { Rule } from '../ir/rule.js';
-import type { Derivation, DeriveOptions } from './types.js';
+import { RuleError } from '../ir/diagnostics.js';
+import type { Derivation, DeriveOptions, RegimeResult } from './types.js';
+import { analyzeStates, paramDomains } from './analyze.js';
+import { deriveRegime } from './correction.js';
+import { NoClosedForm } from './unroll.js';
+import { takeLimits } from './limits.js';
+import { interpret } from '../interpret/index.js';
 
 export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
-  void rule; void options;
-  throw new Error('not implemented yet');
+  const states = analyzeStates(rule);
+  const domains = paramDomains(rule);
+  const space = { domains: new Map(rule.params.map((p) => [p.name, p.domain])) };
+  const assumptions = new Set<string>([
+    'memory decays exponentially: every state coefficient has magnitude < 1 on the parameter domain',
+    'the update is smooth along the trajectory, except where abs or sign vanish (identities hold almost everywhere)',
+  ]);
+  const notes = new Set<string>();
+  const run = (regime: RegimeResult['regime']) => deriveRegime({ rule, regime, states, domains, space, assumptions, notes, sums: [] });
+  let asymptotic: RegimeResult;
+  try {
+    asymptotic = run('asymptotic');
+  } catch (err) {
+    if (err instanceof NoClosedForm)
+      throw new RuleError({ code: 'rule/cannot-derive', span: rule.updateSpan, message: `cannot derive a closed form: ${err.message}` });
+    throw err;
+  }
+  let exactN: RegimeResult | { unavailable: string };
+  try {
+    exactN = run('exact-n');
+  } catch (err) {
+    if (!(err instanceof NoClosedForm)) throw err;
+    exactN = { unavailable: err.message };
+  }
+  const limits = options.limits ?? [];
+  if (limits.length) {
+    asymptotic = takeLimits(asymptotic, rule, limits);
+    if (!('unavailable' in exactN)) exactN = takeLimits(exactN, rule, limits);
+  }
+  const interpretation = interpret(rule, asymptotic, limits);
+  if (asymptotic.M.length === 0) notes.add('M vanishes: the memoryless iteration is θ̃ₙ₊₁ = θ̃ₙ − h·F(θ̃ₙ) to second order');
+  void E;
+  return { rule, limits, asymptotic, exactN, interpretation, assumptions: [...assumptions].sort(), notes: [...notes].sort() };
 }

@@ -190,6 +190,20 @@ function consolidateAbsSign(groups: Map<string, { base: Expr; exps: Expr[] }>) {
   }
 }
 
+/** Symbols that only ever hold non-negative integers: the step n, lags and summation indices. */
+export const INDEX_SYMBOLS: ReadonlySet<string> = new Set(['n', '@J', '@K', '@u', '@s']);
+
+/** True when e is built from integers and index symbols by + and ·. */
+export function isIntegerValued(e: Expr): boolean {
+  switch (e.kind) {
+    case 'num': return e.value.q === 1n;
+    case 'sym': return INDEX_SYMBOLS.has(e.name);
+    case 'add': return e.terms.every(isIntegerValued);
+    case 'mul': return e.factors.every(isIntegerValued);
+    default: return false;
+  }
+}
+
 // ---- pow ------------------------------------------------------------------------------
 export function pow(base: Expr, exp: Expr): Expr {
   if (isZero(exp)) return ONE;
@@ -215,6 +229,8 @@ export function pow(base: Expr, exp: Expr): Expr {
   }
   if (base.kind === 'pow') {
     if (isIntegerNum(exp)) return pow(base.base, mul(base.exp, exp));
+    // (b^c)^e = b^(c·e) for integer c and integer-valued e (a step or lag index)
+    if (isIntegerNum(base.exp) && isIntegerValued(exp)) return pow(base.base, mul(base.exp, exp));
     // (x^(2m))^e = |x|^(2m·e) for real x
     if (isEvenInteger(base.exp) && exp.kind === 'num') return pow(call('abs', base.base), mul(base.exp, exp));
   }

@@ -9,7 +9,7 @@ import { ExprReader, type ExprScope } from './expression.js';
 const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
 const NUMBER = '[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
 const KEYWORDS = ['optimizer', 'cite', 'shape', 'param', 'fn', 'state', 'update'];
-const TAKEN = new Set(['sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
+const TAKEN = new Set(['I', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
 
 /** Strips a trailing # comment, leaving # inside a quoted string alone. */
 function stripComment(line: string): string {
@@ -45,7 +45,7 @@ export function parseRule(source: string, file = '<rule>'): Rule {
       return false;
     }
     if (TAKEN.has(id)) {
-      report('rule/reserved-name', line, col, `'${id}' is a keyword or built-in function name`);
+      report('rule/reserved-name', line, col, `'${id}' is a keyword or a built-in function name`);
       return false;
     }
     const before = declared.get(id);
@@ -128,6 +128,7 @@ export function parseRule(source: string, file = '<rule>'): Rule {
         const m = new RegExp(`^(${IDENT})\\s*=\\s*(${NUMBER})\\s+in\\s+([\\[(])\\s*(-?inf|${NUMBER})\\s*,\\s*(-?inf|${NUMBER})\\s*([\\])])$`).exec(body);
         if (!m) return report('rule/syntax', lineNo, restCol, 'expected: param NAME = VALUE in (LO, HI) — brackets [ ] for closed ends, inf for unbounded');
         const [, id, valueText, lb, loT, hiT, rb] = m;
+        if (id === 'k' || id === 's') return report('rule/reserved-name', lineNo, restCol, `a parameter cannot be named '${id}': memloss writes lags as k and summation indices as s in its output`);
         if (!declare(id!, lineNo, restCol)) return;
         const bound = (t: string) => (t === 'inf' ? Infinity : t === '-inf' ? -Infinity : Number(t));
         const domain: Domain = {

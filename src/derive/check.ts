@@ -1,0 +1,76 @@
+/**
+ * Random-point identity checks: every rewrite (simplification, closed-form sum, limit) is
+ * compared with its unrewritten form before it is trusted. A failure is an internal error
+ * that names the rewrite; a wrong formula never reaches the user.
+ */
+import type { Expr } from '../ir/expr.js';
+import { freeSymbols } from '../ir/expr.js';
+import { evaluate } from '../ir/eval.js';
+import { InternalError } from '../ir/diagnostics.js';
+import type { Domain } from '../ir/rule.js';
+import { INDEX_SYMBOLS } from '../ir/intervals.js';
+
+/** A deterministic PRNG (mulberry32), so checks and outputs are reproducible. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SampleSpace {
+  readonly domains: ReadonlyMap<string, Domain>;
+  /** Extra constraints on index symbols: each maps to [min, max]. */
+  readonly indexRange?: Readonly<Record<string, readonly [number, number]>>;
+}
+
+/** A random point: parameters inside their domains (away from the edges), g and θ away from 0. */
+export function samplePoint(symbols: Iterable<string>, space: SampleSpace, rand: () => number): Record<string, number> {
+  const env: Record<string, number> = {};
+  for (const s of symbols) {
+    const d = space.domains.get(s);
+    if (d) {
+      const lo = Number.isFinite(d.lo) ? d.lo : Number.isFinite(d.hi) ? d.hi - 2 : -1;
+      const hi = Number.isFinite(d.hi) ? d.hi : lo + 2;
+      env[s] = lo + (hi - lo) * (0.05 + 0.9 * rand());
+    } else if (INDEX_SYMBOLS.has(s) || space.indexRange?.[s]) {
+      const [a, b] = space.indexRange?.[s] ?? [0, 12];
+      env[s] = a + Math.floor(rand() * (b - a + 1));
+    } else {
+      const mag = 0.2 + 1.5 * rand();
+      env[s] = rand() < 0.5 ? -mag : mag;
+    }
+  }
+  return env;
+}
+
+const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
+
+/**
+ * Throws InternalError unless before ≡ after at `points` random points where both are finite.
+ * `fix` pins symbols (e.g. integer bounds) for the comparison.
+ */
+export function checkIdentity(name: string, before: Expr, after: Expr, space: SampleSpace, opts: { points?: number; tol?: number; seed?: number; fix?: (env: Record<string, number>) => void } = {}): void {
+  const syms = new Set([...freeSymbols(before), ...freeSymbols(after)]);
+  const rand = prng(opts.seed ?? 12345);
+  const points = opts.points ?? 6;
+  const tol = opts.tol ?? 1e-9;
+  let compared = 0;
+  for (let i = 0; i < points * 4 && compared < points; i++) {
+    const env = samplePoint(syms, space, rand);
+    opts.fix?.(env);
+    const a = evaluate(before, env);
+    const b = evaluate(after, env);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) {
+      if (Number.isFinite(a) !== Number.isFinite(b) && !Number.isNaN(a) && !Number.isNaN(b))
+        throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(env)}: ${a} vs ${b}`);
+      continue;
+    }
+    if (!close(a, b, tol)) throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(env)}: ${a} vs ${b}`);
+    compared++;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Assembles M (theory.md §2, §4): with D_k = Σ_{s=n−k}^{n−1} F⁽ˢ⁾(θ),
+ *   M⁽ⁿ⁾ = Σ_{k=1}^{n} [ α(k) ∘ H D_k + β(k) ∘ D_k ],
+ * α(k) = ∂F⁽ⁿ⁾/∂g_{n−k}, β(k) = ∂F⁽ⁿ⁾/∂θ_{n−k} (coordinate-wise, so J_k = diag(α)H + diag(β)).
+ * Asymptotically D_k = k·F, so M = (Σ k α(k)) ∘ H F + (Σ k β(k)) ∘ F.
+ * Exactly, α(k) = Σ_b c_b k^m r^k and Σ_k k^m r^k D_k = Σ_{s=0}^{n−1} R_b(s) F⁽ˢ⁾ with
+ * R_b(s) = Σ_{k=n−s}^{n} k^m r^k; that sum over s is closed when F⁽ˢ⁾ is an exponential
+ * polynomial in s and otherwise kept as a finite sum.
+ */
+import * as E from '../ir/expr.js';
+import type { Expr } from '../ir/expr.js';
+import type { CorrectionTerm, RegimeResult, UnrolledState } from './types.js';
+import { collectBy } from './simplify.js';
+import { decompose } from './exp-poly.js';
+import { checkIdentity, type SampleSpace } from './check.js';
+import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
+
+const VARS = ['g', 'theta'];
+const k = E.sym(K);
+const n = E.sym('n');
+const s = E.sym('@s');
+
+/** Renames the internal lag symbol to `k` and the state time J to n, for recorded output. */
+const publish = (e: Expr) => E.subs(e, { [K]: E.sym('k'), [J]: n, '@s': E.sym('s') });
+
+/** w = Σ c(params)·r(g, θ): the readable grouping, checked at random points. */
+export function tidy(name: string, e: Expr, space: SampleSpace): Expr {
+  const out = E.add(...collectBy(e, VARS).map((t) => E.mul(t.coefficient, t.rest)));
+  checkIdentity(name, e, out, space);
+  return out;
+}
+
+/** Adds terms that share kind and field; drops zero weights. */
+export function combineTerms(terms: readonly CorrectionTerm[], space: SampleSpace): CorrectionTerm[] {
+  const groups = new Map<string, { kind: CorrectionTerm['kind']; field: Expr; weights: Expr[] }>();
+  for (const t of terms) {
+    const key = `${t.kind}|${E.key(t.field)}`;
+    const g = groups.get(key);
+    if (g) g.weights.push(t.weight);
+    else groups.set(key, { kind: t.kind, field: t.field, weights: [t.weight] });
+  }
+  const out: CorrectionTerm[] = [];
+  for (const g of groups.values()) {
+    const weight = tidy('weight of M', E.add(...g.weights), space);
+    if (!E.isZero(weight) && !E.isZero(g.field)) out.push({ kind: g.kind, weight, field: g.field });
+  }
+  return out;
+}
+
+/** Splits a field V = Σ cᵢ(params, n)·rᵢ(g, θ) into terms with canonical fields (H is linear). */
+function splitField(kind: CorrectionTerm['kind'], weight: Expr, field: Expr): CorrectionTerm[] {
+  return collectBy(field, VARS).map((t) => ({ kind, weight: E.mul(weight, t.coefficient), field: t.rest }));
+}
+
+export function deriveRegime(ctx: UnrollContext): RegimeResult {
+  const un = new Unroller(ctx);
+  const update = ctx.rule.update;
+  const F = tidy('constant-history update', un.at(update, n), ctx.space);
+  const states: UnrolledState[] = ctx.states.map((st) => ({
+    name: st.name,
+    decay: st.decay,
+    constantHistory: publish(E.subs(un.values.get(st.name)!, { [J]: n })),
+    weightG: publish(un.sensitivity(st.name, 'g')),
+    weightTheta: publish(un.sensitivity(st.name, 'theta')),
+  }));
+  const alpha = un.lagWeight(update, 'g');
+  const beta = un.lagWeight(update, 'theta');
+  const terms: CorrectionTerm[] = [];
+  if (ctx.regime === 'asymptotic') {
+    for (const [lag, kind] of [[alpha, 'hvp'], [beta, 'field']] as const) {
+      if (E.isZero(lag)) continue;
+      const A = un.sum('Σ_{k≥1} k·(lag weight)', E.mul(k, lag), K, E.ONE, undefined, true);
+      terms.push({ kind, weight: A, field: F });
+    }
+  } else {
+    const Fs = E.subs(F, { n: s });
+    for (const [lag, kind] of [[alpha, 'hvp'], [beta, 'field']] as const) {
+      if (E.isZero(lag)) continue;
+      const bases = decompose(lag, K);
+      if ('reason' in bases) throw new NoClosedForm(`lag weight: ${bases.reason}`);
+      for (const b of bases) {
+        const phi = E.mul(E.pow(k, E.num(b.degree)), E.pow(b.rate, k));
+        const R = un.sum('Σ_{k=n−s}^{n} (lag basis)', phi, K, E.sub(n, s), n);
+        let V: Expr;
+        try {
+          V = un.sum('Σ_{s=0}^{n−1} R(s)·F⁽ˢ⁾', E.mul(R, Fs), '@s', E.ZERO, E.sub(n, E.ONE), true);
+        } catch (err) {
+          if (!(err instanceof NoClosedForm)) throw err;
+          // F⁽ˢ⁾ is not an exponential polynomial in s (e.g. 1/√(1−β^{s+1})): an exact finite sum
+          V = E.sum('s', E.ZERO, E.sub(n, E.ONE), publish(E.mul(R, Fs)));
+          ctx.notes.add('in the exact-n regime the sum over past updates F⁽ˢ⁾ has no closed form here and is kept as a finite sum over s');
+        }
+        terms.push(...splitField(kind, b.coef, V));
+      }
+    }
+  }
+  return {
+    regime: ctx.regime,
+    F,
+    states,
+    lagWeightG: publish(alpha),
+    lagWeightTheta: publish(beta),
+    sums: ctx.sums.map((x) => ({ ...x, summand: publish(x.summand), lo: publish(x.lo), hi: x.hi && publish(x.hi), value: publish(x.value), index: x.index === K ? 'k' : x.index === '@s' ? 's' : x.index })),
+    M: combineTerms(terms, ctx.space),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Exponential polynomials in an index t: finite sums c·t^m·r^t with c, r free of t.
+ * The class is closed under the products and sums the derivation needs (theory.md §3),
+ * so every sum over a lag has an exact closed form, computed here without any CAS.
+ */
+import * as E from '../ir/expr.js';
+import type { Expr } from '../ir/expr.js';
+import * as Q from '../ir/rational.js';
+import { expand, normalForm } from './simplify.js';
+import { bound, isContraction, mayBeOne, type Domains } from '../ir/intervals.js';
+import { show } from '../ir/show.js';
+
+export interface ExpPolyTerm { readonly coef: Expr; readonly degree: number; readonly rate: Expr }
+
+/** e = Σ coef·t^degree·rate^t, or a reason why e is not of that form. */
+export function decompose(e: Expr, t: string): ExpPolyTerm[] | { reason: string } {
+  const groups = new Map<string, { degree: number; rate: Expr; coefs: Expr[] }>();
+  const ex = expand(e);
+  for (const term of ex.kind === 'add' ? ex.terms : [ex]) {
+    let degree = 0;
+    const rates: Expr[] = [];
+    const coefs: Expr[] = [];
+    for (const f of term.kind === 'mul' ? term.factors : [term]) {
+      if (!E.hasSymbol(f, t)) { coefs.push(f); continue; }
+      if (f.kind === 'sym') { degree += 1; continue; }
+      if (f.kind === 'pow' && f.base.kind === 'sym' && f.base.name === t && E.isIntegerNum(f.exp) && Q.cmp((f.exp as E.Num).value, Q.ZERO) > 0) {
+        degree += Number((f.exp as E.Num).value.p);
+        continue;
+      }
+      if (f.kind === 'pow' && !E.hasSymbol(f.base, t)) {
+        // b^(e0 + e1·t) = b^e0 · (b^e1)^t, with e0, e1 free of t
+        const x = expand(f.exp);
+        const parts = x.kind === 'add' ? x.terms : [x];
+        const free: Expr[] = [];
+        const lin: Expr[] = [];
+        for (const p of parts) {
+          if (!E.hasSymbol(p, t)) { free.push(p); continue; }
+          const c = E.mul(p, E.pow(E.sym(t), E.MINUS_ONE));
+          if (E.hasSymbol(c, t)) return { reason: `the exponent ${show(f.exp)} is not linear in ${t}` };
+          lin.push(c);
+        }
+        coefs.push(E.pow(f.base, E.add(...free)));
+        rates.push(E.pow(f.base, E.add(...lin)));
+        continue;
+      }
+      return { reason: `a factor is not an exponential polynomial in ${t}` };
+    }
+    const rate = E.mul(...rates);
+    const k = `${degree}|${E.key(rate)}`;
+    const g = groups.get(k);
+    if (g) g.coefs.push(E.mul(...coefs));
+    else groups.set(k, { degree, rate, coefs: [E.mul(...coefs)] });
+  }
+  return [...groups.values()].map((g) => ({ coef: E.add(...g.coefs), degree: g.degree, rate: g.rate })).filter((x) => !E.isZero(x.coef));
+}
+
+const binom = (n: number, k: number) => {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return r;
+};
+
+/** Q with r·Q(t+1) − Q(t) = t^m (r ≠ 1), so Σ_{t=lo}^{hi} t^m r^t = r^{hi+1}Q(hi+1) − r^{lo}Q(lo). */
+function antidifference(m: number, r: Expr): Expr[] {
+  const q: Expr[] = Array(m + 1).fill(E.ZERO);
+  const rm1 = E.pow(E.sub(r, E.ONE), E.MINUS_ONE);
+  for (let p = m; p >= 0; p--) {
+    let s: Expr = p === m ? E.ONE : E.ZERO;
+    for (let i = p + 1; i <= m; i++) s = E.sub(s, E.mul(r, E.num(binom(i, p)), q[i]!));
+    q[p] = normalForm(E.mul(s, rm1));
+  }
+  return q;
+}
+
+/** P with P(t+1) − P(t) = t^m (Faulhaber), so Σ_{t=lo}^{hi} t^m = P(hi+1) − P(lo). */
+function faulhaber(m: number): Expr[] {
+  const q: Expr[] = Array(m + 2).fill(E.ZERO);
+  for (let p = m; p >= 0; p--) {
+    let s: Expr = p === m ? E.ONE : E.ZERO;
+    for (let i = p + 2; i <= m + 1; i++) s = E.sub(s, E.mul(E.num(binom(i, p)), q[i]!));
+    q[p + 1] = E.mul(s, E.num(1, p + 1));
+  }
+  return q;
+}
+
+const polyAt = (coefs: Expr[], x: Expr) => E.add(...coefs.map((c, i) => E.mul(c, E.pow(x, E.num(i)))));
+
+export interface SumContext {
+  readonly domains: Domains;
+  /** Records assumptions such as "β₁ ≠ β₂" (a rate that could equal 1 on a null set). */
+  readonly assume: (text: string) => void;
+}
+
+/**
+ * Σ_{t=lo}^{hi} e in closed form (hi undefined: ∞, requiring every rate |r| < 1).
+ * Returns undefined when e is not an exponential polynomial in t.
+ */
+export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined, ctx: SumContext): Expr | { reason: string } {
+  const terms = decompose(e, t);
+  if ('reason' in terms) return terms;
+  const out: Expr[] = [];
+  for (const { coef, degree, rate } of terms) {
+    if (E.isOne(rate)) {
+      if (!hi) return { reason: `the sum over ${t} to ∞ of a polynomial diverges (memory that does not decay)` };
+      const P = faulhaber(degree);
+      out.push(E.mul(coef, E.sub(polyAt(P, E.add(hi, E.ONE)), polyAt(P, lo))));
+      continue;
+    }
+    const rb = bound(rate, ctx.domains);
+    if (!hi && !isContraction(rb)) return { reason: `cannot prove |${show(rate)}| < 1, so the infinite sum over ${t} may diverge` };
+    if (mayBeOne(rb)) ctx.assume(`${show(rate)} ≠ 1`);
+    const Qc = antidifference(degree, rate);
+    const upper = hi ? E.mul(E.pow(rate, E.add(hi, E.ONE)), polyAt(Qc, E.add(hi, E.ONE))) : E.ZERO;
+    out.push(E.mul(coef, E.sub(upper, E.mul(E.pow(rate, lo), polyAt(Qc, lo)))));
+  }
+  return E.add(...out);
+}

@@ -1,0 +1,57 @@
+/**
+ * `--limit p`: sends parameters to 0 after deriving, by substitution. Substitution is the
+ * limit only where the result is continuous at p = 0; that is checked at random points
+ * against p = 1e-10, and a singular limit is a located error.
+ */
+import * as E from '../ir/expr.js';
+import type { Expr } from '../ir/expr.js';
+import { RuleError } from '../ir/diagnostics.js';
+import { evaluate } from '../ir/eval.js';
+import type { Rule } from '../ir/rule.js';
+import { prng, samplePoint } from './check.js';
+import type { RegimeResult } from './types.js';
+import { combineTerms, tidy } from './correction.js';
+
+export function validateLimits(rule: Rule, limits: readonly string[]): void {
+  for (const p of limits) {
+    const decl = rule.params.find((x) => x.name === p);
+    if (!decl) {
+      const names = rule.params.map((x) => x.name).join(', ') || 'none';
+      throw new RuleError({ code: 'rule/limit', span: { file: rule.file, line: 1, col: 1 }, message: `--limit ${p}: '${p}' is not a parameter of ${rule.name} (parameters: ${names})` });
+    }
+    if (decl.domain.lo > 0 || decl.domain.hi < 0)
+      throw new RuleError({ code: 'rule/limit', span: decl.span, message: `--limit ${p}: 0 is not in the closure of the domain ${decl.domain.text}` });
+  }
+}
+
+export function takeLimits(r: RegimeResult, rule: Rule, limits: readonly string[]): RegimeResult {
+  validateLimits(rule, limits);
+  const zero = Object.fromEntries(limits.map((p) => [p, E.ZERO]));
+  const space = { domains: new Map(rule.params.filter((p) => !limits.includes(p.name)).map((p) => [p.name, p.domain])) };
+  const rand = prng(777);
+  const lim = (what: string, e: Expr): Expr => {
+    const out = E.subs(e, zero);
+    for (let i = 0; i < 6; i++) {
+      const env = samplePoint(E.freeSymbols(e), space, rand);
+      for (const p of limits) env[p] = 1e-10;
+      if (env['n'] !== undefined) env['n'] = Math.max(1, env['n']!);
+      const near = evaluate(e, env);
+      const at = evaluate(out, env);
+      if (!Number.isFinite(at) || Math.abs(at - near) > 1e-5 * Math.max(1, Math.abs(near))) {
+        const decl = rule.params.find((x) => x.name === limits[0])!;
+        throw new RuleError({ code: 'rule/limit', span: decl.span, message: `the limit ${limits.join(', ')} → 0 is singular in ${what} (the expression is not continuous there); derive without --limit` });
+      }
+    }
+    return out;
+  };
+  const M = r.M.map((t) => ({ kind: t.kind, weight: lim('the weight of M', t.weight), field: tidy('field after limit', lim('a field of M', t.field), space) }));
+  return {
+    ...r,
+    F: tidy('update after limit', lim('the update F', r.F), space),
+    states: r.states.map((s) => ({ ...s, constantHistory: E.subs(s.constantHistory, zero), weightG: E.subs(s.weightG, zero), weightTheta: E.subs(s.weightTheta, zero) })),
+    lagWeightG: E.subs(r.lagWeightG, zero),
+    lagWeightTheta: E.subs(r.lagWeightTheta, zero),
+    sums: r.sums.map((x) => ({ ...x, summand: E.subs(x.summand, zero), value: E.subs(x.value, zero) })),
+    M: combineTerms(M, space),
+  };
+}

@@ -1,0 +1,341 @@
+/**
+ * Expansion and a rational normal form: numerator an expanded polynomial over "atoms"
+ * (symbols, |·|, sign, fractional or symbolic powers), denominator a product of
+ * primitive factors. Cancellation is exact polynomial division, so no gcd is needed for
+ * the shapes the derivation produces (β/(1−β)² · 1/(1−β) → β/(1−β)³).
+ */
+import * as E from '../ir/expr.js';
+import type { Expr } from '../ir/expr.js';
+import * as Q from '../ir/rational.js';
+import type { Rational } from '../ir/rational.js';
+
+const MAX_TERMS = 20000;
+
+// ---- expand -----------------------------------------------------------------------------
+const termsOf = (e: Expr): readonly Expr[] => (e.kind === 'add' ? e.terms : [e]);
+
+function distribute(factors: readonly Expr[]): Expr {
+  let acc: Expr[] = [E.ONE];
+  for (const f of factors) {
+    const fs = termsOf(f);
+    if (fs.length === 1) { acc = acc.map((a) => E.mul(a, f)); continue; }
+    if (acc.length * fs.length > MAX_TERMS) throw new Error('internal: expression too large to expand');
+    const next: Expr[] = [];
+    for (const a of acc) for (const t of fs) next.push(E.mul(a, t));
+    acc = next;
+  }
+  return E.add(...acc);
+}
+
+/**
+ * Distributes products over sums and expands small positive integer powers of sums, at the
+ * polynomial level only: the insides of atoms (√(…), |…|, symbolic powers) are left alone.
+ */
+export function expand(e: Expr): Expr {
+  if (e.kind === 'add') return E.add(...e.terms.map(expand));
+  if (e.kind === 'mul') return distribute(e.factors.map(expand));
+  if (e.kind === 'pow' && E.isIntegerNum(e.exp)) {
+    const k = Number((e.exp as E.Num).value.p);
+    const b = expand(e.base);
+    if (b.kind === 'add' && k > 0 && k <= 8) return distribute(Array(k).fill(b));
+    return E.pow(b, e.exp);
+  }
+  return e;
+}
+
+/** Expansion that also reaches inside atoms. */
+export function expandDeep(e: Expr): Expr {
+  return E.mapBottomUp(e, (x) => {
+    if (x.kind === 'mul' && x.factors.some((f) => f.kind === 'add')) return distribute(x.factors);
+    if (x.kind === 'pow' && x.base.kind === 'add' && E.isIntegerNum(x.exp)) {
+      const k = Number((x.exp as E.Num).value.p);
+      if (k > 0 && k <= 8) return distribute(Array(k).fill(x.base));
+    }
+    return x;
+  });
+}
+
+// ---- polynomials over atoms -------------------------------------------------------------
+/** monomial: atom key → positive integer exponent. */
+interface Term { coef: Rational; mono: Map<string, number> }
+type Poly = Term[];
+
+const monoKey = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([a, k]) => `${a}^${k}`).join('*');
+
+class AtomTable {
+  readonly atoms = new Map<string, Expr>();
+  intern(e: Expr): string {
+    const k = E.key(e);
+    if (!this.atoms.has(k)) this.atoms.set(k, e);
+    return k;
+  }
+}
+
+/** Splits an expanded expression into a polynomial; atoms are interned. Negative powers are not allowed here. */
+function toPoly(e: Expr, atoms: AtomTable): Poly {
+  const out = new Map<string, Term>();
+  for (const t of termsOf(e)) {
+    let coef = Q.ONE;
+    const mono = new Map<string, number>();
+    const factors = t.kind === 'mul' ? t.factors : [t];
+    for (const f of factors) {
+      if (f.kind === 'num') { coef = Q.mul(coef, f.value); continue; }
+      if (f.kind === 'pow' && E.isIntegerNum(f.exp) && Number((f.exp as E.Num).value.p) > 0) {
+        const a = atoms.intern(f.base);
+        mono.set(a, (mono.get(a) ?? 0) + Number((f.exp as E.Num).value.p));
+      } else if (f.kind === 'pow' && f.exp.kind === 'add' && E.isIntegerNum(f.exp.terms[0]!) && Number((f.exp.terms[0] as E.Num).value.p) > 0) {
+        // β^(c+n) = β^c·β^n, so that atoms are the same however the power was written
+        const a = atoms.intern(f.base);
+        mono.set(a, (mono.get(a) ?? 0) + Number((f.exp.terms[0] as E.Num).value.p));
+        const b = atoms.intern(Object.freeze({ kind: 'pow', base: f.base, exp: E.add(...f.exp.terms.slice(1)) }) as Expr);
+        mono.set(b, (mono.get(b) ?? 0) + 1);
+      } else {
+        const a = atoms.intern(f);
+        mono.set(a, (mono.get(a) ?? 0) + 1);
+      }
+    }
+    const k = monoKey(mono);
+    const prev = out.get(k);
+    if (prev) prev.coef = Q.add(prev.coef, coef);
+    else out.set(k, { coef, mono });
+  }
+  return [...out.values()].filter((t) => !Q.isZero(t.coef));
+}
+
+function polyToExpr(p: Poly, atoms: AtomTable): Expr {
+  return E.add(...p.map((t) => E.mul(E.numR(t.coef), ...[...t.mono].map(([a, k]) => E.pow(atoms.atoms.get(a)!, E.num(k))))));
+}
+
+/** Lexicographic leading term (atom keys in sorted order). */
+function leading(p: Poly): Term {
+  const order = [...new Set(p.flatMap((t) => [...t.mono.keys()]))].sort();
+  let best = p[0]!;
+  for (const t of p.slice(1)) {
+    for (const a of order) {
+      const d = (t.mono.get(a) ?? 0) - (best.mono.get(a) ?? 0);
+      if (d > 0) { best = t; break; }
+      if (d < 0) break;
+    }
+  }
+  return best;
+}
+
+function polySubScaled(r: Poly, d: Poly, c: Rational, mono: Map<string, number>): Poly {
+  const acc = new Map<string, Term>(r.map((t) => [monoKey(t.mono), { coef: t.coef, mono: t.mono }]));
+  for (const t of d) {
+    const m = new Map(t.mono);
+    for (const [a, k] of mono) m.set(a, (m.get(a) ?? 0) + k);
+    const key = monoKey(m);
+    const prev = acc.get(key);
+    const delta = Q.neg(Q.mul(c, t.coef));
+    if (prev) prev.coef = Q.add(prev.coef, delta);
+    else acc.set(key, { coef: delta, mono: m });
+  }
+  return [...acc.values()].filter((t) => !Q.isZero(t.coef));
+}
+
+/** Exact division p / d, or undefined when d does not divide p. */
+function divide(p: Poly, d: Poly): Poly | undefined {
+  if (d.length === 0) return undefined;
+  const ld = leading(d);
+  const q: Poly = [];
+  let r = p;
+  for (let guard = 0; r.length > 0; guard++) {
+    if (guard > 5000) return undefined;
+    const lr = leading(r);
+    const mono = new Map<string, number>();
+    for (const [a, k] of lr.mono) mono.set(a, k);
+    for (const [a, k] of ld.mono) {
+      const left = (mono.get(a) ?? 0) - k;
+      if (left < 0) return undefined;
+      if (left === 0) mono.delete(a); else mono.set(a, left);
+    }
+    const c = Q.div(lr.coef, ld.coef);
+    q.push({ coef: c, mono });
+    r = polySubScaled(r, d, c, mono);
+  }
+  return q;
+}
+
+// ---- rational normal form -----------------------------------------------------------------
+interface Factor { base: Expr; exp: number }
+interface Frac { num: Expr; den: Map<string, Factor> }
+
+const one = (): Frac => ({ num: E.ONE, den: new Map() });
+
+function mulDen(a: Map<string, Factor>, b: Map<string, Factor>, scale = 1): Map<string, Factor> {
+  const out = new Map<string, Factor>();
+  for (const [k, f] of a) out.set(k, { ...f });
+  for (const [k, f] of b) {
+    const prev = out.get(k);
+    if (prev) prev.exp += f.exp * scale;
+    else out.set(k, { base: f.base, exp: f.exp * scale });
+  }
+  return out;
+}
+
+/**
+ * Turns an expanded polynomial into denominator factors: numeric content and sign go to the
+ * returned coefficient, a single monomial splits into its atoms, and a sum is made primitive
+ * with a positive constant term (or positive leading coefficient): β − 1 → −(1 − β).
+ */
+function factorsOf(poly: Expr): { coef: Rational; factors: Factor[] } {
+  const ts = termsOf(poly);
+  if (ts.length === 1) {
+    const [c, rest] = E.splitCoefficient(ts[0]!);
+    const fs = rest.kind === 'mul' ? rest.factors : E.isOne(rest) ? [] : [rest];
+    return { coef: c, factors: fs.map((f) => (f.kind === 'pow' && E.isIntegerNum(f.exp) ? { base: f.base, exp: Number((f.exp as E.Num).value.p) } : { base: f, exp: 1 })) };
+  }
+  const coefs = ts.map((t) => E.splitCoefficient(t)[0]);
+  const ref = ts[0]!.kind === 'num' ? coefs[0]! : coefs[0]!;
+  let content = ref.p < 0n ? Q.neg(ref) : ref;
+  // make integer-primitive: divide by the first coefficient's magnitude, then clear denominators
+  let lcmQ = 1n;
+  for (const c of coefs) {
+    const r = Q.div(c, content);
+    const gq = (a: bigint, b: bigint): bigint => (b === 0n ? a : gq(b, a % b));
+    lcmQ = (lcmQ * r.q) / gq(lcmQ, r.q);
+  }
+  content = Q.div(content, Q.rat(lcmQ));
+  const sign = ref.p < 0n ? Q.rat(-1) : Q.ONE;
+  const scale = Q.mul(content, sign);
+  const base = E.add(...ts.map((t) => E.mul(E.numR(Q.div(Q.ONE, scale)), t)));
+  return { coef: scale, factors: [{ base, exp: 1 }] };
+}
+
+function fracOf(e: Expr, atoms: AtomTable): Frac {
+  switch (e.kind) {
+    case 'num':
+    case 'sym':
+      return { num: e, den: new Map() };
+    case 'add': {
+      const fs = e.terms.map((t) => fracOf(t, atoms));
+      const lcm = new Map<string, Factor>();
+      for (const f of fs) for (const [k, x] of f.den) {
+        const prev = lcm.get(k);
+        if (!prev || prev.exp < x.exp) lcm.set(k, { ...x });
+      }
+      const nums = fs.map((f) => {
+        const missing: Expr[] = [];
+        for (const [k, x] of lcm) {
+          const have = f.den.get(k)?.exp ?? 0;
+          if (x.exp > have) missing.push(E.pow(x.base, E.num(x.exp - have)));
+        }
+        return expand(E.mul(f.num, ...missing));
+      });
+      return cancel({ num: expand(E.add(...nums)), den: lcm }, atoms);
+    }
+    case 'mul': {
+      let acc = one();
+      for (const f of e.factors) {
+        const x = fracOf(f, atoms);
+        acc = { num: expand(E.mul(acc.num, x.num)), den: mulDen(acc.den, x.den) };
+      }
+      return cancel(acc, atoms);
+    }
+    case 'pow': {
+      if (E.isIntegerNum(e.exp)) {
+        const k = Number((e.exp as E.Num).value.p);
+        const b = fracOf(e.base, atoms);
+        if (k > 0) {
+          const num = k <= 8 ? expand(E.pow(b.num, E.num(k))) : E.pow(b.num, E.num(k));
+          return { num, den: mulDen(new Map(), b.den, k) };
+        }
+        // invert: the numerator of the base becomes denominator factors
+        const inv = factorsOf(b.num);
+        const den = new Map<string, Factor>();
+        for (const f of inv.factors) {
+          const k2 = E.key(f.base);
+          const prev = den.get(k2);
+          if (prev) prev.exp += f.exp * -k; else den.set(k2, { base: f.base, exp: f.exp * -k });
+        }
+        const numParts = [...b.den.values()].map((f) => E.pow(f.base, E.num(f.exp * -k)));
+        const num = expand(E.mul(E.numR(Q.powInt(Q.div(Q.ONE, inv.coef), BigInt(-k)) ?? Q.ONE), ...numParts));
+        return cancel({ num, den }, atoms);
+      }
+      const base = normalForm(e.base);
+      const exp = normalForm(e.exp);
+      if (exp.kind === 'num' && Q.cmp(exp.value, Q.ZERO) < 0) {
+        // x^(−p) = 1/x^p: keep the positive power as a denominator atom
+        const atom = E.pow(base, E.numR(Q.neg(exp.value)));
+        return { num: E.ONE, den: new Map([[E.key(atom), { base: atom, exp: 1 }]]) };
+      }
+      // split a numeric integer part off a symbolic exponent: β^(k+1) = β·β^k
+      if (exp.kind === 'add' && exp.terms[0]!.kind === 'num' && E.isIntegerNum(exp.terms[0]!)) {
+        // (built by hand: the canonical mul would merge the two powers again)
+        const c = fracOf(E.pow(base, exp.terms[0]!), atoms);
+        const rest = E.pow(base, E.add(...exp.terms.slice(1)));
+        const r = rest.kind === 'pow' ? { num: rest, den: new Map<string, Factor>() } : fracOf(rest, atoms);
+        return cancel({ num: expand(E.mul(c.num, r.num)), den: mulDen(c.den, r.den) }, atoms);
+      }
+      const p = E.pow(base, exp);
+      return p.kind === 'pow' ? { num: p, den: new Map() } : fracOf(p, atoms);
+    }
+    case 'call': {
+      const c = E.call(e.fn, normalForm(e.arg));
+      return c.kind === 'call' ? { num: c, den: new Map() } : fracOf(c, atoms);
+    }
+    case 'sum':
+      return { num: E.sum(e.index, e.lo, e.hi, normalForm(e.body)), den: new Map() };
+  }
+}
+
+function cancel(f: Frac, atoms: AtomTable): Frac {
+  if (E.isZero(f.num)) return { num: E.ZERO, den: new Map() };
+  let num = toPoly(f.num, atoms);
+  const den = new Map<string, Factor>();
+  for (const [k, x] of f.den) {
+    let exp = x.exp;
+    if (exp <= 0) {
+      if (exp < 0) num = toPoly(expand(E.mul(polyToExpr(num, atoms), E.pow(x.base, E.num(-exp)))), atoms);
+      continue;
+    }
+    const d = toPoly(expand(x.base), atoms);
+    while (exp > 0) {
+      const q = divide(num, d);
+      if (!q) break;
+      num = q;
+      exp--;
+    }
+    if (exp > 0) den.set(k, { base: x.base, exp });
+  }
+  return { num: polyToExpr(num, atoms), den };
+}
+
+/** The rational normal form of e (an equivalent expression; callers check it at random points). */
+export function normalForm(e: Expr): Expr {
+  const atoms = new AtomTable();
+  const f = fracOf(e, atoms);
+  const den = [...f.den.values()].sort((a, b) => (E.key(a.base) < E.key(b.base) ? -1 : 1));
+  return E.mul(f.num, ...den.map((d) => E.pow(d.base, E.num(-d.exp))));
+}
+
+/**
+ * Groups an expression by the parts that depend on `vars` (e.g. g, θ): e = Σ cᵢ(params)·rᵢ(vars, params),
+ * each cᵢ in rational normal form. The shape a reader expects: (β₁/(1−β₁) − β₂/(1−β₂))·1/|g|.
+ */
+export function collectBy(e: Expr, vars: readonly string[]): { coefficient: Expr; rest: Expr }[] {
+  const groups = new Map<string, { rest: Expr; parts: Expr[] }>();
+  for (const t of termsOf(expand(normalizeAtoms(e)))) {
+    const fs = t.kind === 'mul' ? t.factors : [t];
+    const dependent = fs.filter((f) => vars.some((v) => E.hasSymbol(f, v)));
+    const free = fs.filter((f) => !vars.some((v) => E.hasSymbol(f, v)));
+    const rest = E.mul(...dependent);
+    const k = E.key(rest);
+    const g = groups.get(k);
+    if (g) g.parts.push(E.mul(...free));
+    else groups.set(k, { rest, parts: [E.mul(...free)] });
+  }
+  return [...groups.values()]
+    .map((g) => ({ coefficient: normalForm(E.add(...g.parts)), rest: g.rest }))
+    .filter((g) => !E.isZero(g.coefficient));
+}
+
+/** Puts the inside of every atom (√(…), |…|, sign(…), symbolic powers) in rational normal form. */
+export function normalizeAtoms(e: Expr): Expr {
+  return E.mapBottomUp(e, (x) => {
+    if (x.kind === 'pow' && !E.isIntegerNum(x.exp)) return E.pow(normalForm(x.base), x.exp);
+    if (x.kind === 'call') return E.call(x.fn, normalForm(x.arg));
+    return x;
+  });
+}
