@@ -10,7 +10,8 @@
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import type { CorrectionTerm, RegimeResult, UnrolledState } from './types.js';
-import { collectBy } from './simplify.js';
+import { applyDomains, collectBy, normalForm } from './simplify.js';
+import { fromDomain } from '../ir/intervals.js';
 import { decompose } from './exp-poly.js';
 import { checkIdentity, type SampleSpace } from './check.js';
 import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
@@ -23,9 +24,14 @@ const s = E.sym('@s');
 /** Renames the internal lag symbol to `k` and the state time J to n, for recorded output. */
 const publish = (e: Expr) => E.subs(e, { [K]: E.sym('k'), [J]: n, '@s': E.sym('s') });
 
-/** w = Σ c(params)·r(g, θ): the readable grouping, checked at random points. */
-export function tidy(name: string, e: Expr, space: SampleSpace): Expr {
-  const out = E.add(...collectBy(e, VARS).map((t) => E.mul(t.coefficient, t.rest)));
+/**
+ * e = Σ c(params)·r(g, θ): the readable grouping, checked at random points. With `combine`,
+ * e is first brought over one denominator, so parts that cancel do (weights); without it the
+ * parts keep their own denominators (updates and fields read better that way).
+ */
+export function tidy(name: string, e: Expr, space: SampleSpace, combine = false): Expr {
+  const domains = new Map([...space.domains].map(([k, d]) => [k, fromDomain(d)]));
+  const out = E.add(...collectBy(applyDomains(combine ? normalForm(e) : e, domains), VARS).map((t) => E.mul(t.coefficient, t.rest)));
   checkIdentity(name, e, out, space);
   return out;
 }
@@ -41,7 +47,7 @@ export function combineTerms(terms: readonly CorrectionTerm[], space: SampleSpac
   }
   const out: CorrectionTerm[] = [];
   for (const g of groups.values()) {
-    const weight = tidy('weight of M', E.add(...g.weights), space);
+    const weight = tidy('weight of M', E.add(...g.weights), space, true);
     if (!E.isZero(weight) && !E.isZero(g.field)) out.push({ kind: g.kind, weight, field: g.field });
   }
   return out;
@@ -70,7 +76,9 @@ export function deriveRegime(ctx: UnrollContext): RegimeResult {
     for (const [lag, kind] of [[alpha, 'hvp'], [beta, 'field']] as const) {
       if (E.isZero(lag)) continue;
       const A = un.sum('Σ_{k≥1} k·(lag weight)', E.mul(k, lag), K, E.ONE, undefined, true);
-      terms.push({ kind, weight: A, field: F });
+      // field F/κ, weight κA, with κ the parameter factor of F's first part: H g/(1−β) reads (1/(1−β))·H g
+      const kappa = collectBy(F, VARS).find((t) => E.hasSymbol(t.rest, 'g'))?.coefficient ?? E.ONE;
+      terms.push({ kind, weight: E.mul(A, kappa), field: tidy('normalized field', E.div(F, kappa), ctx.space) });
     }
   } else {
     const Fs = E.subs(F, { n: s });

@@ -1,5 +1,4 @@
 /** derive(): a parsed rule → its memory correction in both regimes, interpreted. */
-import * as E from '../ir/expr.js';
 import type { Rule } from '../ir/rule.js';
 import { RuleError } from '../ir/diagnostics.js';
 import type { Derivation, DeriveOptions, RegimeResult } from './types.js';
@@ -27,20 +26,21 @@ export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
       throw new RuleError({ code: 'rule/cannot-derive', span: rule.updateSpan, message: `cannot derive a closed form: ${err.message}` });
     throw err;
   }
-  let exactN: RegimeResult | { unavailable: string };
-  try {
-    exactN = run('exact-n');
-  } catch (err) {
-    if (!(err instanceof NoClosedForm)) throw err;
-    exactN = { unavailable: err.message };
+  let exactN: RegimeResult | { unavailable: string } | undefined;
+  if (options.exactN) {
+    try {
+      exactN = run('exact-n');
+    } catch (err) {
+      if (!(err instanceof NoClosedForm)) throw err;
+      exactN = { unavailable: err.message };
+    }
   }
   const limits = options.limits ?? [];
   if (limits.length) {
     asymptotic = takeLimits(asymptotic, rule, limits);
-    if (!('unavailable' in exactN)) exactN = takeLimits(exactN, rule, limits);
+    if (exactN && !('unavailable' in exactN)) exactN = takeLimits(exactN, rule, limits);
   }
   const interpretation = interpret(rule, asymptotic, limits);
   if (asymptotic.M.length === 0) notes.add('M vanishes: the memoryless iteration is θ̃ₙ₊₁ = θ̃ₙ − h·F(θ̃ₙ) to second order');
-  void E;
-  return { rule, limits, asymptotic, exactN, interpretation, assumptions: [...assumptions].sort(), notes: [...notes].sort() };
+  return { rule, limits, asymptotic, ...(exactN ? { exactN } : {}), interpretation, assumptions: [...assumptions].sort(), notes: [...notes].sort() };
 }

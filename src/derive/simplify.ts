@@ -8,6 +8,7 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import * as Q from '../ir/rational.js';
 import type { Rational } from '../ir/rational.js';
+import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js';
 
 const MAX_TERMS = 20000;
 
@@ -83,11 +84,15 @@ function toPoly(e: Expr, atoms: AtomTable): Poly {
       if (f.kind === 'pow' && E.isIntegerNum(f.exp) && Number((f.exp as E.Num).value.p) > 0) {
         const a = atoms.intern(f.base);
         mono.set(a, (mono.get(a) ?? 0) + Number((f.exp as E.Num).value.p));
+      } else if (f.kind === 'pow' && f.exp.kind === 'num' && f.exp.value.q > 1n && f.exp.value.p > 0n) {
+        // x^(p/q) = (x^(1/q))^p: one root atom, so x^(1/2) and x^(3/2) can cancel
+        const a = atoms.intern(E.pow(f.base, E.numR(Q.rat(1n, f.exp.value.q))));
+        mono.set(a, (mono.get(a) ?? 0) + Number(f.exp.value.p));
       } else if (f.kind === 'pow' && f.exp.kind === 'add' && E.isIntegerNum(f.exp.terms[0]!) && Number((f.exp.terms[0] as E.Num).value.p) > 0) {
         // β^(c+n) = β^c·β^n, so that atoms are the same however the power was written
         const a = atoms.intern(f.base);
         mono.set(a, (mono.get(a) ?? 0) + Number((f.exp.terms[0] as E.Num).value.p));
-        const b = atoms.intern(Object.freeze({ kind: 'pow', base: f.base, exp: E.add(...f.exp.terms.slice(1)) }) as Expr);
+        const b = atoms.intern(E.pow(f.base, E.add(...f.exp.terms.slice(1))));
         mono.set(b, (mono.get(b) ?? 0) + 1);
       } else {
         const a = atoms.intern(f);
@@ -256,9 +261,9 @@ function fracOf(e: Expr, atoms: AtomTable): Frac {
       const base = normalForm(e.base);
       const exp = normalForm(e.exp);
       if (exp.kind === 'num' && Q.cmp(exp.value, Q.ZERO) < 0) {
-        // x^(−p) = 1/x^p: keep the positive power as a denominator atom
-        const atom = E.pow(base, E.numR(Q.neg(exp.value)));
-        return { num: E.ONE, den: new Map([[E.key(atom), { base: atom, exp: 1 }]]) };
+        // x^(−p/q) = 1/(x^(1/q))^p: the root is a denominator atom with an integer power
+        const atom = E.pow(base, E.numR(Q.rat(1n, exp.value.q)));
+        return { num: E.ONE, den: new Map([[E.key(atom), { base: atom, exp: Number(-exp.value.p) }]]) };
       }
       // split a numeric integer part off a symbolic exponent: β^(k+1) = β·β^k
       if (exp.kind === 'add' && exp.terms[0]!.kind === 'num' && E.isIntegerNum(exp.terms[0]!)) {
@@ -306,7 +311,7 @@ function cancel(f: Frac, atoms: AtomTable): Frac {
 export function normalForm(e: Expr): Expr {
   const atoms = new AtomTable();
   const f = fracOf(e, atoms);
-  const den = [...f.den.values()].sort((a, b) => (E.key(a.base) < E.key(b.base) ? -1 : 1));
+  const den = [...f.den.values()].sort((a, b) => E.compareExpr(a.base, b.base));
   return E.mul(f.num, ...den.map((d) => E.pow(d.base, E.num(-d.exp))));
 }
 
@@ -336,6 +341,19 @@ export function normalizeAtoms(e: Expr): Expr {
   return E.mapBottomUp(e, (x) => {
     if (x.kind === 'pow' && !E.isIntegerNum(x.exp)) return E.pow(normalForm(x.base), x.exp);
     if (x.kind === 'call') return E.call(x.fn, normalForm(x.arg));
+    return x;
+  });
+}
+
+/**
+ * Uses the parameter domains: |x| = x and sign(x) = 1 where x > 0 is provable (√(δ²) = δ for δ > 0).
+ */
+export function applyDomains(e: Expr, domains: ReadonlyMap<string, Interval>): Expr {
+  return E.mapBottomUp(e, (x) => {
+    if (x.kind !== 'call' || (x.fn !== 'abs' && x.fn !== 'sign')) return x;
+    const b = bound(x.arg, domains);
+    if (b.lo >= 0) return x.fn === 'abs' ? x.arg : isPositive(b) ? E.ONE : x;
+    if (b.hi <= 0) return x.fn === 'abs' ? E.neg(x.arg) : isNegative(b) ? E.MINUS_ONE : x;
     return x;
   });
 }

@@ -71,9 +71,11 @@ export type VerdictKind = 'regularizing' | 'anti-regularizing' | 'mixed' | 'none
 export interface Verdict {
   /** The verdict under the default parameter values. */
   readonly kind: VerdictKind;
-  /** When the sign depends on the parameters: the condition under which `kind` holds, and the other side. */
-  readonly condition?: { readonly text: string; readonly latex: string; readonly otherwise: VerdictKind };
+  /** When the sign depends on the parameters: `kind` holds when lhs op rhs, `otherwise` when not. */
+  readonly condition?: { readonly lhs: Expr; readonly op: '<' | '>'; readonly rhs: Expr; readonly otherwise: VerdictKind };
   readonly reason: string;
+  /** Parameters whose limit → 0 would make the sign clearer (suggest `--limit`). */
+  readonly suggestLimits?: readonly string[];
 }
 
 export interface Interpretation {
@@ -92,8 +94,8 @@ export interface Derivation {
   /** Parameters sent to 0 after the derivation (`--limit`). */
   readonly limits: readonly string[];
   readonly asymptotic: RegimeResult;
-  /** The exact finite-n result, or why it has no closed form. */
-  readonly exactN: RegimeResult | { readonly unavailable: string };
+  /** The exact finite-n result (when asked for with `exactN`), or why it has no closed form. */
+  readonly exactN?: RegimeResult | { readonly unavailable: string };
   readonly interpretation: Interpretation;
   /** What the result rests on (decay, smoothness, almost-everywhere identities, generic parameters). */
   readonly assumptions: readonly string[];
@@ -104,4 +106,6 @@ export interface Derivation {
 export interface DeriveOptions {
   /** Parameters to send to 0 after deriving, e.g. ['eps']. */
   readonly limits?: readonly string[];
+  /** Also derive the exact finite-n regime (every βⁿ term kept). Slower for nested states. */
+  readonly exactN?: boolean;
 }

@@ -1,6 +1,54 @@
+/**
+ * interpret(): M as gradients of potentials, the modified loss where F and M share a
+ * preconditioner, and the verdict (theory.md §4).
+ */
+import * as E from '../ir/expr.js';
 import type { Rule } from '../ir/rule.js';
-import type { Interpretation, RegimeResult } from '../derive/types.js';
+import { paramDomains } from '../derive/analyze.js';
+import { normalForm } from '../derive/simplify.js';
+import { checkIdentity } from '../derive/check.js';
+import type { Interpretation, RegimeResult, Verdict } from '../derive/types.js';
+import { findPotentials } from './potential.js';
+import { verdictForWeight } from './verdict.js';
+
 export function interpret(rule: Rule, r: RegimeResult, limits: readonly string[]): Interpretation {
-  void rule; void r; void limits;
-  return { verdict: { kind: 'none', reason: 'todo' }, notes: [] };
+  const notes: string[] = [];
+  if (r.M.length === 0) {
+    return { potentials: [], verdict: { kind: 'none', reason: 'M vanishes (almost everywhere): memory does not modify the loss at this order' }, notes };
+  }
+  const live = rule.params.filter((p) => !limits.includes(p.name));
+  const space = { domains: new Map(live.map((p) => [p.name, p.domain])) };
+  const domains = paramDomains(rule);
+  for (const p of limits) domains.set(p, { lo: 0, hi: 0, loIn: true, hiIn: true });
+  const defaults = Object.fromEntries(rule.params.map((p) => [p.name, limits.includes(p.name) ? 0 : Number(p.valueText)]));
+  const limitable = live.filter((p) => p.domain.lo === 0).map((p) => p.name);
+
+  const potentials = findPotentials(r.M, space);
+  if (!potentials) {
+    notes.push('no potential was found for some term of M (an antiderivative that could not be verified), so M is given term by term');
+    const hvp = r.M.find((t) => t.kind === 'hvp');
+    const verdict: Verdict = hvp
+      ? { ...verdictForWeight(hvp.weight, domains, defaults, limitable), reason: 'sign of the Hessian-vector term\'s weight; no potential was found' }
+      : { kind: 'mixed', reason: 'no potential was found' };
+    return { verdict, notes };
+  }
+  if (potentials.length > 1) {
+    const verdicts = potentials.map((p) => verdictForWeight(p.weight, domains, defaults, limitable));
+    const same = verdicts.every((v) => v.kind === verdicts[0]!.kind && !v.condition);
+    return { potentials, verdict: same ? { ...verdicts[0]!, reason: 'every potential term has this sign' } : { kind: 'mixed', reason: 'M is a sum of potential terms with different weights' }, notes };
+  }
+  const [only] = potentials;
+  const verdict = verdictForWeight(only!.weight, domains, defaults, limitable);
+  // modified loss: F = P∘g and w = c·P with c constant ⇒ θ̃ −= hP∘∇(L + h c Φ)
+  const P = normalForm(E.div(r.F, E.sym('g')));
+  const c = normalForm(E.div(only!.weight, P));
+  let modifiedLoss: Interpretation['modifiedLoss'];
+  if (!E.hasSymbol(c, 'g') && !E.hasSymbol(c, 'theta') && !E.hasSymbol(P, 'theta')) {
+    checkIdentity('modified-loss coefficient', only!.weight, E.mul(c, P), space);
+    modifiedLoss = { preconditioner: P, coefficient: c, potential: only!.potential };
+    const signCoefficient = c;
+    return { potentials, modifiedLoss, signCoefficient, verdict, notes };
+  }
+  notes.push('F and M do not share a preconditioner (F is not P∘∇L with the weight of M proportional to P), so there is no single modified loss; M is the weighted gradient of the potential');
+  return { potentials, verdict, notes };
 }

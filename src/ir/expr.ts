@@ -21,43 +21,78 @@ export interface Call { readonly kind: 'call'; readonly fn: FnName; readonly arg
 /** Σ_{index = lo}^{hi} body — kept only when no closed form exists. */
 export interface Sum { readonly kind: 'sum'; readonly index: string; readonly lo: Expr; readonly hi: Expr; readonly body: Expr }
 
-const keys = new WeakMap<Expr, string>();
+/*
+ * Hash-consing: structurally equal expressions are the same object, so equality is identity
+ * and a key is a short id. Ids depend on construction order and are never used for
+ * ordering; canonical order is the structural comparison `compareExpr`, so output bytes
+ * do not depend on what was derived before in the same process.
+ */
+const ids = new WeakMap<Expr, number>();
+const table = new Map<string, Expr>();
+let nextId = 0;
 
-/** A canonical structural key: equal keys ⇔ structurally equal expressions. */
-export function key(e: Expr): string {
-  let k = keys.get(e);
-  if (k !== undefined) return k;
-  switch (e.kind) {
-    case 'num': k = `#${Q.ratToString(e.value)}`; break;
-    case 'sym': k = `$${e.name}`; break;
-    case 'add': k = `+(${e.terms.map(key).join(',')})`; break;
-    case 'mul': k = `*(${e.factors.map(key).join(',')})`; break;
-    case 'pow': k = `^(${key(e.base)},${key(e.exp)})`; break;
-    case 'call': k = `${e.fn}(${key(e.arg)})`; break;
-    case 'sum': k = `S(${e.index},${key(e.lo)},${key(e.hi)},${key(e.body)})`; break;
-  }
-  keys.set(e, k);
-  return k;
+function intern<T extends Expr>(shallow: string, make: () => T): T {
+  const hit = table.get(shallow);
+  if (hit) return hit as T;
+  const node = Object.freeze(make()) as T;
+  ids.set(node, nextId++);
+  table.set(shallow, node);
+  return node;
 }
 
-export const equal = (a: Expr, b: Expr) => a === b || key(a) === key(b);
+/** A key that is equal for structurally equal expressions (an id; not an order). */
+export function key(e: Expr): string {
+  return String(ids.get(e));
+}
 
-const byKey = (a: Expr, b: Expr) => {
-  const ka = key(a);
-  const kb = key(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
-};
+export const equal = (a: Expr, b: Expr) => a === b;
+
+const RANK: Record<Expr['kind'], number> = { num: 0, sym: 1, call: 2, pow: 3, mul: 4, add: 5, sum: 6 };
+
+/** Canonical structural order (numbers first; a power sorts next to its base). */
+export function compareExpr(a: Expr, b: Expr): number {
+  if (a === b) return 0;
+  if (a.kind === 'pow' || b.kind === 'pow') {
+    const [ba, ea] = a.kind === 'pow' ? [a.base, a.exp] : [a, ONE];
+    const [bb, eb] = b.kind === 'pow' ? [b.base, b.exp] : [b, ONE];
+    return compareExpr(ba, bb) || compareExpr(ea, eb);
+  }
+  if (a.kind !== b.kind) return RANK[a.kind] - RANK[b.kind];
+  switch (a.kind) {
+    case 'num': return Q.cmp(a.value, (b as Num).value);
+    case 'sym': return a.name < (b as Sym).name ? -1 : a.name > (b as Sym).name ? 1 : 0;
+    case 'call': return a.fn < (b as Call).fn ? -1 : a.fn > (b as Call).fn ? 1 : compareExpr(a.arg, (b as Call).arg);
+    case 'add': return compareLists(a.terms, (b as Add).terms);
+    case 'mul': return compareLists(a.factors, (b as Mul).factors);
+    case 'sum': {
+      const c = b as Sum;
+      return (a.index < c.index ? -1 : a.index > c.index ? 1 : 0) || compareExpr(a.lo, c.lo) || compareExpr(a.hi, c.hi) || compareExpr(a.body, c.body);
+    }
+  }
+  return 0; // pow is handled above
+}
+
+function compareLists(a: readonly Expr[], b: readonly Expr[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = compareExpr(a[i]!, b[i]!);
+    if (c) return c;
+  }
+  return a.length - b.length;
+}
+
+const byKey = compareExpr;
+const idList = (xs: readonly Expr[]) => xs.map(key).join(',');
 
 // ---- leaves ---------------------------------------------------------------------------
 export function numR(value: Rational): Num {
-  return Object.freeze({ kind: 'num', value });
+  return intern(`#${Q.ratToString(value)}`, () => ({ kind: 'num', value }));
 }
 export function num(p: number | bigint, q: number | bigint = 1): Num {
   if (typeof p === 'number' && !Number.isInteger(p)) return numR(Q.ratFromDecimal(String(p)));
   return numR(Q.rat(p, q));
 }
 export function sym(name: string): Sym {
-  return Object.freeze({ kind: 'sym', name });
+  return intern(`$${name}`, () => ({ kind: 'sym', name }));
 }
 export const ZERO = num(0);
 export const ONE = num(1);
@@ -107,12 +142,12 @@ export function add(...terms: Expr[]): Expr {
   if (!Q.isZero(constant)) out.unshift(numR(constant));
   if (out.length === 0) return ZERO;
   if (out.length === 1) return out[0]!;
-  return Object.freeze({ kind: 'add', terms: Object.freeze(out) });
+  return intern(`+${idList(out)}`, () => ({ kind: 'add', terms: Object.freeze(out) }));
 }
 
 // ---- mul ------------------------------------------------------------------------------
 function freezeMul(factors: Expr[]): Mul {
-  return Object.freeze({ kind: 'mul', factors: Object.freeze(factors) });
+  return intern(`*${idList(factors)}`, () => ({ kind: 'mul', factors: Object.freeze(factors) }));
 }
 
 const baseOf = (e: Expr): [Expr, Expr] => (e.kind === 'pow' ? [e.base, e.exp] : [e, ONE]);
@@ -247,7 +282,7 @@ export function pow(base: Expr, exp: Expr): Expr {
     if (base.fn === 'sign' && isIntegerNum(exp)) return isEvenInteger(exp) ? ONE : base;
     if (base.fn === 'exp') return call('exp', mul(base.arg, exp));
   }
-  return Object.freeze({ kind: 'pow', base, exp });
+  return intern(`^${key(base)},${key(exp)}`, () => ({ kind: 'pow', base, exp }));
 }
 
 const freezeMulOrSingle = (fs: readonly Expr[]): Expr => (fs.length === 1 ? fs[0]! : freezeMul([...fs]));
@@ -281,12 +316,12 @@ export function call(fn: FnName, arg: Expr): Expr {
       if (arg.kind === 'call' && arg.fn === 'exp') return arg.arg;
       break;
   }
-  return Object.freeze({ kind: 'call', fn, arg });
+  return intern(`${fn}(${key(arg)})`, () => ({ kind: 'call', fn, arg }));
 }
 
 export function sum(index: string, lo: Expr, hi: Expr, body: Expr): Expr {
   if (!hasSymbol(body, index)) return mul(add(hi, neg(lo), ONE), body);
-  return Object.freeze({ kind: 'sum', index, lo, hi, body });
+  return intern(`S${index},${key(lo)},${key(hi)},${key(body)}`, () => ({ kind: 'sum', index, lo, hi, body }));
 }
 
 // ---- sugar ----------------------------------------------------------------------------

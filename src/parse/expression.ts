@@ -1,12 +1,11 @@
-/** Reads one rule-language expression (mathjs syntax) into the IR, with located errors. */
-import { parse as mathParse } from 'mathjs';
-import type { MathNode } from 'mathjs';
+/** Reads one rule-language expression into the IR, with located errors. */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { ratFromDecimal } from '../ir/rational.js';
 import { RuleError, nearest, type DiagnosticCode, type Span } from '../ir/diagnostics.js';
 import type { FnDecl } from '../ir/rule.js';
 import { prevName } from '../ir/rule.js';
+import { ExprSyntaxError, parseExpression, type SyntaxNode } from './expr-syntax.js';
 
 /** What a name means where the expression stands. */
 export interface ExprScope {
@@ -28,14 +27,12 @@ export class ExprReader {
   constructor(private readonly source: string, private readonly span: Span, private readonly scope: ExprScope) {}
 
   read(): Expr {
-    let node: MathNode;
+    let node: SyntaxNode;
     try {
-      node = mathParse(this.source);
+      node = parseExpression(this.source);
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      const m = /\(char (\d+)\)/.exec(msg);
-      const at = m ? Number(m[1]) - 1 : 0;
-      throw this.error('rule/syntax', `syntax error: ${msg.replace(/\s*\(char \d+\)/, '').toLowerCase()}`, at);
+      if (err instanceof ExprSyntaxError) throw this.error('rule/syntax', `syntax error: ${err.message}`, err.at);
+      throw err;
     }
     return this.convert(node);
   }
@@ -44,94 +41,78 @@ export class ExprReader {
     return new RuleError({ code, message, span: { ...this.span, col: this.span.col + Math.max(0, offset) } });
   }
 
-  /** Offset of the first whole-word occurrence of name, for locating errors. */
-  private offsetOf(name: string): number {
-    const re = new RegExp(`(?<![A-Za-z0-9_])${name.replace(/[^A-Za-z0-9_]/g, '\\$&')}(?![A-Za-z0-9_])`);
-    const m = re.exec(this.source);
-    return m ? m.index : 0;
-  }
-
-  private convert(node: MathNode): Expr {
-    const n = node as MathNode & Record<string, any>;
+  private convert(n: SyntaxNode): Expr {
     switch (n.type) {
-      case 'ParenthesisNode':
-        return this.convert(n.content);
-      case 'ConstantNode': {
-        if (typeof n.value !== 'number' || !Number.isFinite(n.value)) throw this.error('rule/syntax', `unsupported constant ${String(n.value)}`);
-        return E.numR(ratFromDecimal(String(n.value)));
-      }
-      case 'SymbolNode':
-        return this.symbol(n.name as string);
-      case 'OperatorNode': {
-        const args = (n.args as MathNode[]).map((a) => this.convert(a));
-        switch (n.fn as string) {
-          case 'add': return E.add(args[0]!, args[1]!);
-          case 'subtract': return E.sub(args[0]!, args[1]!);
-          case 'multiply': return E.mul(args[0]!, args[1]!);
-          case 'divide': return E.div(args[0]!, args[1]!);
-          case 'pow': return E.pow(args[0]!, args[1]!);
-          case 'unaryMinus': return E.neg(args[0]!);
-          case 'unaryPlus': return args[0]!;
-          default:
-            throw this.error('rule/unsupported', `operator '${n.op}' is not supported in coordinate-wise rules`, this.source.indexOf(n.op));
+      case 'number': return E.numR(ratFromDecimal(n.text));
+      case 'name': return this.symbol(n.name, n.at);
+      case 'unary': return n.op === '-' ? E.neg(this.convert(n.arg)) : this.convert(n.arg);
+      case 'binary': {
+        const a = this.convert(n.left);
+        const b = this.convert(n.right);
+        switch (n.op) {
+          case '+': return E.add(a, b);
+          case '-': return E.sub(a, b);
+          case '*': return E.mul(a, b);
+          case '/': return E.div(a, b);
+          case '^': return E.pow(a, b);
         }
       }
-      case 'FunctionNode':
+      // falls through only on a malformed tree
+      case 'call':
+        if (n.type !== 'call') throw new Error('internal: malformed syntax tree');
         return this.func(n);
-      default:
-        throw this.error('rule/unsupported', `unsupported syntax (${String(n.type).replace(/Node$/, '').toLowerCase()})`);
     }
   }
 
-  private symbol(name: string): Expr {
+  private symbol(name: string, at: number): Expr {
     const s = this.scope.symbols.get(name);
     if (s) return s;
     const why = this.scope.forbidden.get(name);
-    if (why) throw this.error('rule/unknown-symbol', why, this.offsetOf(name));
+    if (why) throw this.error('rule/unknown-symbol', why, at);
     if (this.scope.fns.has(name) || (BUILTIN_FNS as readonly string[]).includes(name))
-      throw this.error('rule/syntax', `'${name}' is a function; call it as ${name}(…)`, this.offsetOf(name));
+      throw this.error('rule/syntax', `'${name}' is a function; call it as ${name}(…)`, at);
     const hint = nearest(name, this.scope.symbols.keys());
-    throw this.error('rule/unknown-symbol', `unknown symbol '${name}'${hint ? `; did you mean '${hint}'?` : ''}`, this.offsetOf(name));
+    throw this.error('rule/unknown-symbol', `unknown symbol '${name}'${hint ? `; did you mean '${hint}'?` : ''}`, at);
   }
 
-  private func(n: Record<string, any>): Expr {
-    const name: string = n.fn?.name ?? '';
-    const rawArgs: MathNode[] = n.args;
-    const at = this.offsetOf(name);
+  private func(n: Extract<SyntaxNode, { type: 'call' }>): Expr {
+    const { name, at } = n;
     const arity = (k: number) => {
-      if (rawArgs.length !== k) throw this.error('rule/syntax', `${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${rawArgs.length}`, at);
+      if (n.args.length !== k) throw this.error('rule/syntax', `${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${n.args.length}`, at);
     };
     if (name === 'prev') {
       arity(1);
-      const a = rawArgs[0] as MathNode & Record<string, any>;
-      if (a.type !== 'SymbolNode') throw this.error('rule/syntax', 'prev() takes the name of a state', at);
-      const s: string = a.name;
+      const a = n.args[0]!;
+      if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);
+      const s = a.name;
       if (s === this.scope.ownState)
         throw this.error('rule/syntax', `inside the recursion of '${s}', '${s}' already is its previous value; prev(${s}) is not needed`, at);
       if (!this.scope.prevable.has(s)) {
         const hint = nearest(s, this.scope.prevable);
-        throw this.error('rule/unknown-symbol', `prev() takes a state; '${s}' is not one${hint ? `; did you mean '${hint}'?` : ''}`, this.offsetOf(s));
+        throw this.error('rule/unknown-symbol', `prev() takes a state; '${s}' is not one${hint ? `; did you mean '${hint}'?` : ''}`, a.at);
       }
       return E.sym(prevName(s));
     }
     const user = this.scope.fns.get(name);
     if (user) {
       arity(user.args.length);
-      const args = rawArgs.map((a) => this.convert(a));
+      const args = n.args.map((a) => this.convert(a));
       return E.subs(user.body, new Map(user.args.map((p, i) => [`${p}@arg`, args[i]!])));
     }
-    const args = rawArgs.map((a) => this.convert(a));
+    if (NON_DIFFERENTIABLE.has(name))
+      throw this.error('rule/non-differentiable', `'${name}' has no derivative, and the correction differentiates the update; use a smooth surrogate (abs and sign are allowed: their derivative vanishes almost everywhere)`, at);
+    if (!(BUILTIN_FNS as readonly string[]).includes(name)) {
+      const hint = nearest(name, [...BUILTIN_FNS, ...this.scope.fns.keys()]);
+      throw this.error('rule/unknown-function', `unknown function '${name}'${hint ? `; did you mean '${hint}'?` : ''}`, at);
+    }
+    const args = n.args.map((a) => this.convert(a));
     switch (name) {
       case 'sqrt': arity(1); return E.sqrt(args[0]!);
       case 'abs': arity(1); return E.abs(args[0]!);
       case 'sign': arity(1); return E.sign(args[0]!);
       case 'exp': arity(1); return E.call('exp', args[0]!);
       case 'log': arity(1); return E.call('log', args[0]!);
-      case 'pow': arity(2); return E.pow(args[0]!, args[1]!);
+      default: arity(2); return E.pow(args[0]!, args[1]!);
     }
-    if (NON_DIFFERENTIABLE.has(name))
-      throw this.error('rule/non-differentiable', `'${name}' has no derivative, and the correction differentiates the update; use a smooth surrogate (abs and sign are allowed: their derivative vanishes almost everywhere)`, at);
-    const hint = nearest(name, [...BUILTIN_FNS, ...this.scope.fns.keys()]);
-    throw this.error('rule/unknown-function', `unknown function '${name}'${hint ? `; did you mean '${hint}'?` : ''}`, at);
   }
 }

@@ -1,0 +1,73 @@
+/**
+ * The nerdamer bridge: antiderivatives only. nerdamer returns wrong answers in places
+ * (engineering notes), so callers verify every result by differentiating it; this module
+ * only translates. Symbols are renamed to safe names (never e, pi, i) on the way in.
+ */
+import { createRequire } from 'node:module';
+import { parseExpression, type SyntaxNode } from '../parse/expr-syntax.js';
+import * as E from '../ir/expr.js';
+import type { Expr } from '../ir/expr.js';
+import { ratFromDecimal, ratToString } from '../ir/rational.js';
+
+type Nerdamer = (expr: string) => { toString(): string };
+let cached: Nerdamer | undefined;
+const load = (): Nerdamer => (cached ??= createRequire(import.meta.url)('nerdamer-prime/all') as Nerdamer);
+
+function toNerdamer(e: Expr, names: Map<string, string>): string {
+  const p = (x: Expr) => `(${toNerdamer(x, names)})`;
+  switch (e.kind) {
+    case 'num': return `(${ratToString(e.value)})`;
+    case 'sym': return names.get(e.name)!;
+    case 'add': return e.terms.map(p).join('+');
+    case 'mul': return e.factors.map(p).join('*');
+    case 'pow': return `${p(e.base)}^${p(e.exp)}`;
+    case 'call': return `${e.fn}${p(e.arg)}`;
+    case 'sum': throw new Error('internal: sums are not sent to nerdamer');
+  }
+}
+
+function fromSyntax(n: SyntaxNode, back: Map<string, string>): Expr {
+  switch (n.type) {
+    case 'number': return E.numR(ratFromDecimal(n.text));
+    case 'name': {
+      const s = back.get(n.name);
+      if (!s) throw new Error(`unexpected symbol ${n.name}`);
+      return E.sym(s);
+    }
+    case 'unary': return n.op === '-' ? E.neg(fromSyntax(n.arg, back)) : fromSyntax(n.arg, back);
+    case 'binary': {
+      const a = fromSyntax(n.left, back);
+      const b = fromSyntax(n.right, back);
+      return n.op === '+' ? E.add(a, b) : n.op === '-' ? E.sub(a, b) : n.op === '*' ? E.mul(a, b) : n.op === '/' ? E.div(a, b) : E.pow(a, b);
+    }
+    case 'call': {
+      const a = n.args.map((x) => fromSyntax(x, back));
+      if (a.length !== 1) throw new Error(`unexpected call ${n.name}`);
+      switch (n.name) {
+        case 'sqrt': return E.sqrt(a[0]!);
+        case 'abs': return E.abs(a[0]!);
+        case 'sign': return E.sign(a[0]!);
+        case 'exp': return E.call('exp', a[0]!);
+        case 'log': return E.call('log', a[0]!);
+      }
+      throw new Error(`unexpected function ${n.name}`);
+    }
+  }
+}
+
+/** An antiderivative of e in x as nerdamer finds it, unverified; undefined when it finds none. */
+export function antiderivative(e: Expr, x: string): Expr | undefined {
+  const names = new Map<string, string>([[x, 'x']]);
+  const back = new Map<string, string>([['x', x]]);
+  [...E.freeSymbols(e)].filter((s) => s !== x).sort().forEach((s, i) => {
+    names.set(s, `v${i}`);
+    back.set(`v${i}`, s);
+  });
+  try {
+    const out = load()(`integrate(${toNerdamer(e, names)}, x)`).toString();
+    if (/integrate|atan|asin|acos|erf|Si|Ci|Ei|\bi\b/.test(out)) return undefined;
+    return fromSyntax(parseExpression(out), back);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Prints an Expr as a mathjs expression that parses back to the same value: `-` and `/`
+ * for negated terms and negative exponents, `sqrt(x)` for x^(1/2), exact integers and
+ * integer fractions (never a lossy decimal), and `sumOver(s, lo, hi, body)` for Σ nodes,
+ * which `mathjsWithSumOver()` knows how to evaluate. Strict: a symbol mathjs would read
+ * as something else (a keyword, one of the functions printed here) is refused.
+ */
+import { all, create, type MathJsInstance, type MathNode } from 'mathjs';
+import type { Expr } from '../ir/expr.js';
+import { freeSymbols } from '../ir/expr.js';
+import { asFraction, isSqrt, signedTerms } from './layout.js';
+import { inSlot, PREC, printed, SLOT, type Printed } from './precedence.js';
+
+/** Words mathjs parses as operators or constants, and the functions this printer emits. */
+const RESERVED = new Set([
+  'mod', 'to', 'in', 'and', 'or', 'xor', 'not', 'end', 'true', 'false', 'null', 'undefined', 'NaN', 'Infinity',
+  'sqrt', 'abs', 'sign', 'exp', 'log', 'sumOver',
+]);
+
+/** The mathjs name of an IR symbol: the previous value `m@prev` of state m is `m_prev`. */
+export function mathjsName(name: string): string {
+  const out = name.endsWith('@prev') ? `${name.slice(0, -'@prev'.length)}_prev` : name;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(out) || RESERVED.has(out))
+    throw new Error(`internal: symbol '${name}' has no faithful mathjs spelling`);
+  return out;
+}
+
+/** A string mathjs parses back to e (evaluate Σ nodes with `mathjsWithSumOver()`). */
+export function toMathjs(e: Expr): string {
+  // m@prev → m_prev must not merge two different symbols
+  const seen = new Map<string, string>();
+  for (const s of freeSymbols(e)) {
+    const m = mathjsName(s);
+    const other = seen.get(m);
+    if (other !== undefined && other !== s) throw new Error(`internal: symbols '${other}' and '${s}' both print as '${m}' in mathjs`);
+    seen.set(m, s);
+  }
+  return print(e).s;
+}
+
+function print(e: Expr): Printed {
+  switch (e.kind) {
+    case 'num': {
+      const { p, q } = e.value;
+      const s = q === 1n ? `${p}` : `${p}/${q}`;
+      return printed(s, q === 1n && p >= 0n ? PREC.atom : PREC.product);
+    }
+    case 'sym': return printed(mathjsName(e.name), PREC.atom);
+    case 'add': {
+      // canonical order kept: mathjs then adds in the same order as `evaluate`
+      const terms = signedTerms(e.terms, false);
+      const s = terms.map((t, i) => {
+        const m = inSlot(print(t.magnitude), SLOT.term);
+        return i === 0 ? (t.negative ? `-${m}` : m) : `${t.negative ? ' - ' : ' + '}${m}`;
+      }).join('');
+      return printed(s, PREC.sum);
+    }
+    case 'mul': return fraction(e);
+    case 'pow': {
+      if (isSqrt(e)) return printed(`sqrt(${print(e.base).s})`, PREC.atom);
+      if (asFraction(e).den.length) return fraction(e);
+      return printed(`${inSlot(print(e.base), SLOT.base)}^${inSlot(print(e.exp), SLOT.exponent)}`, PREC.power);
+    }
+    case 'call': return printed(`${e.fn}(${print(e.arg).s})`, PREC.atom);
+    case 'sum':
+      return printed(`sumOver(${mathjsName(e.index)}, ${print(e.lo).s}, ${print(e.hi).s}, ${print(e.body).s})`, PREC.atom);
+  }
+}
+
+/** ±(p/q)·Πnum/Πden as `-p * a * b / (q * c)`. */
+function fraction(e: Expr): Printed {
+  const f = asFraction(e);
+  const top = [...(f.p !== 1n ? [`${f.p}`] : []), ...f.num.map((x) => inSlot(print(x), SLOT.factor))];
+  const bottom = [...(f.q !== 1n ? [`${f.q}`] : []), ...f.den.map((x) => inSlot(print(x), SLOT.factor))];
+  let s = top.length ? top.join(' * ') : '1';
+  if (bottom.length) s += ` / ${bottom.length === 1 ? bottom[0] : `(${bottom.join(' * ')})`}`;
+  if (f.negative) return printed(`-${s}`, PREC.product);
+  return top.length === 1 && !bottom.length && f.num.length === 1 ? print(f.num[0]!) : printed(s, PREC.product);
+}
+
+/** Σ_{index=lo}^{hi} body over integers, as a mathjs raw-arguments function. */
+function sumOver(args: MathNode[], _math: MathJsInstance, scope: ScopeLike): number {
+  const [index, lo, hi, body] = args;
+  if (args.length !== 4 || index?.type !== 'SymbolNode') throw new Error('sumOver(index, lo, hi, body): index must be a symbol');
+  const name = (index as unknown as { name: string }).name;
+  const from = Math.round(Number(lo!.compile().evaluate(scope)));
+  const to = Math.round(Number(hi!.compile().evaluate(scope)));
+  const term = body!.compile();
+  const inner = new IndexScope(scope, name);
+  let total = 0;
+  for (let i = from; i <= to; i++) {
+    inner.value = i;
+    total += Number(term.evaluate(inner));
+  }
+  return total;
+}
+sumOver.rawArgs = true;
+
+interface ScopeLike {
+  get(k: string): unknown;
+  set(k: string, v: unknown): unknown;
+  has(k: string): boolean;
+  keys(): IterableIterator<string>;
+}
+
+/** The caller's scope with the summation index bound on top (mathjs accepts any Map-like). */
+class IndexScope implements ScopeLike {
+  value = 0;
+  constructor(private readonly parent: ScopeLike, private readonly name: string) {}
+  get(k: string) { return k === this.name ? this.value : this.parent.get(k); }
+  set(k: string, v: unknown) { if (k === this.name) this.value = Number(v); else this.parent.set(k, v); return this; }
+  has(k: string) { return k === this.name || this.parent.has(k); }
+  keys() { return new Set([...this.parent.keys(), this.name]).values(); }
+}
+
+/**
+ * A mathjs instance that evaluates the strings of `toMathjs`, including `sumOver`.
+ * `predictable: true` keeps results real (sqrt(−1) is NaN, as in `evaluate`, not a complex number).
+ */
+export function mathjsWithSumOver(): MathJsInstance {
+  const math = create(all, { predictable: true });
+  math.import({ sumOver }, { override: true });
+  return math;
+}

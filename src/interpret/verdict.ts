@@ -1,0 +1,78 @@
+/**
+ * The verdict: the memoryless step is θ −= h(F + h·w∘∇Φ), so where w > 0 memory descends Φ
+ * (regularizing) and where w < 0 it ascends Φ (anti-regularizing). Signs are proved with
+ * interval bounds over the parameter domains (g, θ unbounded); a parameter-dependent factor
+ * becomes the condition, e.g. β₁ − β₂ < 0 ⇔ β₂ > β₁.
+ */
+import * as E from '../ir/expr.js';
+import type { Expr } from '../ir/expr.js';
+import { evaluate } from '../ir/eval.js';
+import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js';
+import { collectBy } from '../derive/simplify.js';
+import type { Verdict, VerdictKind } from '../derive/types.js';
+
+const VARS = ['g', 'theta'];
+type Sign = 1 | -1 | 0;
+
+function signOf(e: Expr, domains: ReadonlyMap<string, Interval>): Sign {
+  const b = bound(e, domains);
+  return isPositive(b) ? 1 : isNegative(b) ? -1 : 0;
+}
+
+const kindOf = (s: number): VerdictKind => (s > 0 ? 'regularizing' : 'anti-regularizing');
+const flip = (k: VerdictKind): VerdictKind => (k === 'regularizing' ? 'anti-regularizing' : k === 'anti-regularizing' ? 'regularizing' : k);
+
+/** Splits a factor f into lhs − rhs with positively signed terms on each side. */
+function sides(f: Expr): { lhs: Expr; rhs: Expr } {
+  const terms = f.kind === 'add' ? f.terms : [f];
+  const pos: Expr[] = [];
+  const neg: Expr[] = [];
+  for (const t of terms) {
+    const [c] = E.splitCoefficient(t);
+    (c.p < 0n ? neg : pos).push(c.p < 0n ? E.neg(t) : t);
+  }
+  return { lhs: E.add(...pos), rhs: E.add(...neg) };
+}
+
+/**
+ * Verdict for M = w ∘ ∇Φ (one potential term). `defaults` are the parameter defaults;
+ * `limitable` the parameters whose → 0 limit the user may take.
+ */
+export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>, defaults: Record<string, number>, limitable: readonly string[]): Verdict {
+  const groups = collectBy(w, VARS);
+  if (groups.length !== 1) {
+    const suggest = limitable.filter((p) => E.hasSymbol(w, p));
+    return {
+      kind: 'mixed',
+      reason: `the weight is a sum of ${groups.length} parts that depend differently on g and θ, so its sign can change along the trajectory`,
+      ...(suggest.length ? { suggestLimits: suggest } : {}),
+    };
+  }
+  const { coefficient, rest } = groups[0]!;
+  const restSign = signOf(rest, domains);
+  if (restSign === 0) return { kind: 'mixed', reason: 'the sign of the weight depends on g and θ' };
+  // the coefficient in rational normal form is a product; prove each factor's sign or make it the condition
+  const factors = coefficient.kind === 'mul' ? coefficient.factors : [coefficient];
+  let fixed: number = restSign;
+  const open: Expr[] = [];
+  for (const f of factors) {
+    const base = f.kind === 'pow' && E.isIntegerNum(f.exp) ? f.base : f;
+    const s = signOf(f, domains);
+    if (s !== 0) fixed *= s;
+    else if (f.kind === 'pow' && E.isIntegerNum(f.exp) && (f.exp as E.Num).value.p % 2n === 0n) continue; // even power: ≥ 0
+    else open.push(base);
+  }
+  if (open.length === 0) return { kind: kindOf(fixed), reason: 'the weight has the same sign everywhere on the parameter domain' };
+  const atDefault = evaluate(coefficient, defaults) * restSign;
+  const kind = atDefault === 0 ? 'none' : kindOf(atDefault);
+  if (open.length > 1) return { kind, reason: `at the default parameters; the sign depends on ${open.length} parameter combinations` };
+  const f = open[0]!;
+  const { lhs, rhs } = sides(f);
+  // kind holds when sign(f) = sign(f at defaults)
+  const fAtDefault = evaluate(f, defaults);
+  return {
+    kind,
+    condition: { lhs, op: fAtDefault > 0 ? '>' : '<', rhs, otherwise: flip(kind) },
+    reason: 'the sign of the weight is the sign of a parameter combination',
+  };
+}
