@@ -231,7 +231,8 @@ export function checkLimits(rule: Rule, limits: readonly string[]): string[] {
 function deriveCommand(args: DeriveArgs): number {
   const rule = parseRule(readText(args.rule), args.rule);
   const limits = checkLimits(rule, args.limits);
-  const text = withFinalNewline(EMITTERS[args.format](derive(rule, { limits }), args.regime));
+  const d = derive(rule, { limits, exactN: args.regime === 'exact-n' });
+  const text = withFinalNewline(EMITTERS[args.format](d, args.regime));
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
   return EXIT.ok;
