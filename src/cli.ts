@@ -20,8 +20,8 @@ import { emitMarkdown } from './emit/markdown.js';
 
 type Emitter = (d: Derivation, regime: Regime) => string;
 
-export const FORMATS = ['text', 'json', 'latex', 'html', 'md'] as const;
-export type Format = (typeof FORMATS)[number];
+const FORMATS = ['text', 'json', 'latex', 'html', 'md'] as const;
+type Format = (typeof FORMATS)[number];
 
 const EMITTERS: Readonly<Record<Format, Emitter>> = {
   text: emitText,
@@ -32,13 +32,13 @@ const EMITTERS: Readonly<Record<Format, Emitter>> = {
 };
 
 /** The files `memloss build` writes into derivations/<name>/, all in the asymptotic regime. */
-export const BUILD_FILES: readonly (readonly [string, Emitter])[] = [
+const BUILD_FILES: readonly (readonly [string, Emitter])[] = [
   ['derivation.json', emitJson],
   ['derivation.tex', emitLatex],
   ['derivation.html', emitHtml],
 ];
 
-export const EXIT = { ok: 0, ruleError: 1, usage: 2, internal: 3 } as const;
+const EXIT = { ok: 0, ruleError: 1, usage: 2, internal: 3 } as const;
 
 /** A user-facing failure outside the rule language (a file that cannot be read or written): one line, exit 1. */
 class CliError extends Error {}
@@ -83,7 +83,7 @@ const splitList = (v: unknown): string[] =>
 async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   let failure: string | undefined;
   let shown = '';
-  const parser = yargs([...argv])
+  const parser = yargs()
     .scriptName('memloss')
     .locale('en')
     .usage('memloss <command>\n\nDerive the memory correction M of an optimizer from its rule file.')
@@ -121,7 +121,8 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   const a = (await parser.parseAsync([...argv], {}, (_e: unknown, _a: unknown, output: string) => {
     shown = output;
   })) as Record<string, unknown> & { _: (string | number)[] };
-  const command = typeof a._[0] === 'string' && (a._[0] === 'derive' || a._[0] === 'build') ? a._[0] : undefined;
+  const first = a._[0];
+  const command = first === 'derive' || first === 'build' ? first : undefined;
   if (failure !== undefined) return { kind: 'usage', message: failure, command };
   if (shown || a['help'] || a['version']) return { kind: 'shown', text: shown };
   if (command === 'derive') {
@@ -203,7 +204,7 @@ function writeText(file: string, text: string): void {
  * Checks the --limit names against the rule's parameters: each must be a parameter whose
  * domain has 0 in its closure (p → 0 must be approachable). All problems are reported together.
  */
-export function checkLimits(rule: Rule, limits: readonly string[]): string[] {
+function checkLimits(rule: Rule, limits: readonly string[]): string[] {
   const unique = [...new Set(limits)];
   const diagnostics: Diagnostic[] = [];
   const names = rule.params.map((p) => p.name);
