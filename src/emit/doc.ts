@@ -5,6 +5,7 @@
  * Markdown, `plain` (Unicode) for the terminal.
  */
 import type { Derivation, Regime, RegimeResult } from '../derive/types.js';
+import type { LatexOptions } from './expr-latex.js';
 
 export type Inline =
   | { readonly kind: 'text'; readonly text: string }
@@ -30,8 +31,15 @@ export interface Shown {
 
 export function showRegime(d: Derivation, regime: Regime): Shown {
   if (regime === 'asymptotic') return { requested: regime, result: d.asymptotic };
-  if ('unavailable' in d.exactN) return { requested: regime, result: d.asymptotic, fallback: d.exactN.unavailable };
-  return { requested: regime, result: d.exactN };
+  const exact = exactNResult(d);
+  if ('unavailable' in exact) return { requested: regime, result: d.asymptotic, fallback: exact.unavailable };
+  return { requested: regime, result: exact };
+}
+
+/** The exact-n result, or why there is none (no closed form, or not derived: `derive(rule, { exactN: true })`). */
+export function exactNResult(d: Derivation): RegimeResult | { readonly unavailable: string; readonly derived: boolean } {
+  if (d.exactN === undefined) return { unavailable: 'the exact finite-n regime was not derived', derived: false };
+  return 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable, derived: true } : d.exactN;
 }
 
 /** How each regime is described to the reader. */
@@ -39,3 +47,24 @@ export const REGIME_LABEL: Readonly<Record<Regime, string>> = {
   asymptotic: 'asymptotic (n → ∞, valid after burn-in)',
   'exact-n': 'exact finite n',
 };
+
+// ---- notation shared by the document sections --------------------------------------------
+/** Result expressions are coordinate-wise: g and θ carry the coordinate j. */
+export const COORD: LatexOptions = { coordinate: 'j' };
+/** Vector fields V in (H V)_j and the derivation steps print without the coordinate. */
+export const VECTOR: LatexOptions = { coordinate: null };
+
+/** F and M with the regime's superscript: F^{(n)} in the exact finite-n regime. */
+export const named = (letter: string, r: Regime) =>
+  r === 'exact-n' ? { tex: `${letter}^{(n)}`, plain: `${letter}⁽ⁿ⁾` } : { tex: letter, plain: letter };
+
+export function regimeInlines(r: Regime): Inline[] {
+  return r === 'asymptotic'
+    ? [text('asymptotic ('), math('n \\to \\infty', 'n → ∞'), text(', valid after burn-in)')]
+    : [text(REGIME_LABEL['exact-n'])];
+}
+
+/** Equations aligned at their = signs (KaTeX and amsmath both know `aligned`). */
+export function aligned(lines: readonly string[]): string {
+  return lines.length === 1 ? lines[0]!.replace('&=', '=') : `\\begin{aligned}\n${lines.join(' \\\\\n')}\n\\end{aligned}`;
+}

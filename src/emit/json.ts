@@ -21,11 +21,12 @@
  * - `regime`: `{ requested, shown, label, unavailable }`. `requested` is the regime asked
  *   for ("asymptotic" | "exact-n"); `shown` the one `F` and `M` below come from (the
  *   asymptotic one when exact-n has no closed form); `label` describes `shown` in words;
- *   `unavailable` is why exact-n is missing, or null.
+ *   `unavailable` is why exact-n is missing (no closed form, or not derived), or null.
  * - `F`: Expression, the update on a constant history, F⁽ⁿ⁾(θ) (exact-n) or its limit F(θ).
  * - `M`: `[{ kind, weight, field }]`, M = Σ terms: kind "hvp" is weightⱼ·(H·field)ⱼ with
  *   H = ∇²L, kind "field" is weightⱼ·fieldⱼ. Empty when M vanishes (almost everywhere).
- * - `regimes`: `{ "asymptotic": Regime, "exact-n": Regime | { unavailable } }`, both regimes.
+ * - `regimes`: `{ "asymptotic": Regime, "exact-n": Regime | { unavailable } | null }`, both
+ *   regimes; "exact-n" is null when it was not derived (`derive(rule, { exactN: true })`).
  *   A Regime is `{ regime, F, M, states, lagWeightG, lagWeightTheta, sums }`:
  *   - `states`: `[{ name, decay, constantHistory, weightG, weightTheta }]`: each state's
  *     coefficient of its own previous value, its value on a constant history, and its
@@ -52,7 +53,7 @@ import type { Expr } from '../ir/expr.js';
 import { toNumber } from '../ir/rational.js';
 import type { Domain } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, Potential, Regime, RegimeResult } from '../derive/types.js';
-import { REGIME_LABEL, showRegime } from './doc.js';
+import { exactNResult, REGIME_LABEL, showRegime } from './doc.js';
 import { conditionMath } from './document.js';
 import { toLatex } from './expr-latex.js';
 import { toMathjs } from './expr-mathjs.js';
@@ -64,6 +65,7 @@ type Json = null | boolean | number | string | readonly Json[] | { readonly [key
 
 export function emitJson(d: Derivation, regime: Regime): string {
   const shown = showRegime(d, regime);
+  const exact = exactNResult(d);
   const it = d.interpretation;
   const v = it.verdict;
   const doc: Json = {
@@ -75,13 +77,13 @@ export function emitJson(d: Derivation, regime: Regime): string {
       requested: regime,
       shown: shown.result.regime,
       label: REGIME_LABEL[shown.result.regime],
-      unavailable: 'unavailable' in d.exactN ? d.exactN.unavailable : null,
+      unavailable: 'unavailable' in exact ? exact.unavailable : null,
     },
     F: expr(shown.result.F),
     M: shown.result.M.map(term),
     regimes: {
       asymptotic: regimeJson(d.asymptotic),
-      'exact-n': 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable } : regimeJson(d.exactN),
+      'exact-n': d.exactN === undefined ? null : 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable } : regimeJson(d.exactN),
     },
     interpretation: {
       potentials: it.potentials ? it.potentials.map((p) => ({ weight: expr(p.weight), potential: potential(p.potential) })) : null,

@@ -26,7 +26,8 @@ export interface NameParts {
 
 /** Splits an identifier: the part before the first `_` loses trailing digits to the subscript. */
 export function nameParts(name: string): NameParts {
-  const cut = name.indexOf('_');
+  // a leading underscore is part of the base: _x has no base letter to hang a subscript on
+  const cut = name.indexOf('_', 1);
   const head = cut < 0 ? name : name.slice(0, cut);
   const tail = cut < 0 ? '' : name.slice(cut + 1);
   const m = /^(.*?[A-Za-z])(\d+)$/.exec(head);
