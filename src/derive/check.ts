@@ -5,7 +5,7 @@
  */
 import type { Expr } from '../ir/expr.js';
 import { freeSymbols } from '../ir/expr.js';
-import { evaluate } from '../ir/eval.js';
+import { evaluateWithError } from '../ir/eval.js';
 import { InternalError } from '../ir/diagnostics.js';
 import type { Domain } from '../ir/rule.js';
 import { INDEX_SYMBOLS } from '../ir/intervals.js';
@@ -28,15 +28,25 @@ export interface SampleSpace {
   readonly indexRange?: Readonly<Record<string, readonly [number, number]>>;
 }
 
-/** A random point: parameters inside their domains (away from the edges), g and θ away from 0. */
+/**
+ * A random point: parameters at well-separated places inside their domains (distinct
+ * quantiles, so that two memory coefficients are never nearly equal, where closed forms are
+ * ill-conditioned), g and θ away from 0, index symbols small integers.
+ */
 export function samplePoint(symbols: Iterable<string>, space: SampleSpace, rand: () => number): Record<string, number> {
   const env: Record<string, number> = {};
-  for (const s of symbols) {
+  const quantiles = [0.12, 0.3, 0.48, 0.66, 0.84];
+  for (let i = quantiles.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [quantiles[i], quantiles[j]] = [quantiles[j]!, quantiles[i]!];
+  }
+  let q = 0;
+  for (const s of [...symbols].sort()) {
     const d = space.domains.get(s);
     if (d) {
       const lo = Number.isFinite(d.lo) ? d.lo : Number.isFinite(d.hi) ? d.hi - 2 : -1;
       const hi = Number.isFinite(d.hi) ? d.hi : lo + 2;
-      env[s] = lo + (hi - lo) * (0.05 + 0.9 * rand());
+      env[s] = lo + (hi - lo) * (quantiles[q++ % quantiles.length]! + 0.06 * (rand() - 0.5));
     } else if (INDEX_SYMBOLS.has(s) || space.indexRange?.[s]) {
       const [a, b] = space.indexRange?.[s] ?? [0, 12];
       env[s] = a + Math.floor(rand() * (b - a + 1));
@@ -63,14 +73,15 @@ export function checkIdentity(name: string, before: Expr, after: Expr, space: Sa
   for (let i = 0; i < points * 4 && compared < points; i++) {
     const env = samplePoint(syms, space, rand);
     opts.fix?.(env);
-    const a = evaluate(before, env);
-    const b = evaluate(after, env);
+    const [a, ea] = evaluateWithError(before, env);
+    const [b, eb] = evaluateWithError(after, env);
     if (!Number.isFinite(a) || !Number.isFinite(b)) {
       if (Number.isFinite(a) !== Number.isFinite(b) && !Number.isNaN(a) && !Number.isNaN(b))
         throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(env)}: ${a} vs ${b}`);
       continue;
     }
-    if (!close(a, b, tol)) throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(env)}: ${a} vs ${b}`);
+    // a difference that rounding can explain is no evidence against the identity
+    if (!close(a, b, tol) && Math.abs(a - b) > 16 * (ea + eb)) throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(env)}: ${a} vs ${b}`);
     compared++;
   }
 }

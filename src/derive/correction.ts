@@ -17,6 +17,7 @@ import { checkIdentity, type SampleSpace } from './check.js';
 import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
 
 const VARS = ['g', 'theta'];
+const COMBINE_LIMIT = 400;
 const k = E.sym(K);
 const n = E.sym('n');
 const s = E.sym('@s');
@@ -31,7 +32,9 @@ const publish = (e: Expr) => E.subs(e, { [K]: E.sym('k'), [J]: n, '@s': E.sym('s
  */
 export function tidy(name: string, e: Expr, space: SampleSpace, combine = false): Expr {
   const domains = new Map([...space.domains].map(([k, d]) => [k, fromDomain(d)]));
-  const out = E.add(...collectBy(applyDomains(combine ? normalForm(e) : e, domains), VARS).map((t) => E.mul(t.coefficient, t.rest)));
+  // one denominator only while that stays small: its expansion grows with the product of the parts
+  const together = combine && E.size(e) <= COMBINE_LIMIT ? normalForm(e) : e;
+  const out = E.add(...collectBy(applyDomains(together, domains), VARS).map((t) => E.mul(t.coefficient, t.rest)));
   checkIdentity(name, e, out, space);
   return out;
 }

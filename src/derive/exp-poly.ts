@@ -103,7 +103,7 @@ export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined
     if (E.isOne(rate)) {
       if (!hi) return { reason: `the sum over ${t} to ∞ of a polynomial diverges (memory that does not decay)` };
       const P = faulhaber(degree);
-      out.push(E.mul(coef, E.sub(polyAt(P, E.add(hi, E.ONE)), polyAt(P, lo))));
+      out.push(E.mul(coef, normalForm(E.sub(polyAt(P, E.add(hi, E.ONE)), polyAt(P, lo)))));
       continue;
     }
     const rb = bound(rate, ctx.domains);
@@ -111,7 +111,8 @@ export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined
     if (mayBeOne(rb)) ctx.assume(`${show(rate)} ≠ 1`);
     const Qc = antidifference(degree, rate);
     const upper = hi ? E.mul(E.pow(rate, E.add(hi, E.ONE)), polyAt(Qc, E.add(hi, E.ONE))) : E.ZERO;
-    out.push(E.mul(coef, E.sub(upper, E.mul(E.pow(rate, lo), polyAt(Qc, lo)))));
+    // the scalar Σ t^m r^t is simplified on its own, before it meets the (large) coefficient
+    out.push(E.mul(coef, normalForm(E.sub(upper, E.mul(E.pow(rate, lo), polyAt(Qc, lo))))));
   }
   return E.add(...out);
 }

@@ -111,45 +111,36 @@ function polyToExpr(p: Poly, atoms: AtomTable): Expr {
   return E.add(...p.map((t) => E.mul(E.numR(t.coef), ...[...t.mono].map(([a, k]) => E.pow(atoms.atoms.get(a)!, E.num(k))))));
 }
 
-/** Lexicographic leading term (atom keys in sorted order). */
-function leading(p: Poly): Term {
-  const order = [...new Set(p.flatMap((t) => [...t.mono.keys()]))].sort();
-  let best = p[0]!;
-  for (const t of p.slice(1)) {
-    for (const a of order) {
-      const d = (t.mono.get(a) ?? 0) - (best.mono.get(a) ?? 0);
-      if (d > 0) { best = t; break; }
-      if (d < 0) break;
-    }
+/** Compares monomials lexicographically in a fixed atom order. */
+function lexCompare(a: Map<string, number>, b: Map<string, number>, order: readonly string[]): number {
+  for (const x of order) {
+    const d = (a.get(x) ?? 0) - (b.get(x) ?? 0);
+    if (d) return d;
   }
+  return 0;
+}
+
+function leading(p: Poly, order: readonly string[]): Term {
+  let best = p[0]!;
+  for (let i = 1; i < p.length; i++) if (lexCompare(p[i]!.mono, best.mono, order) > 0) best = p[i]!;
   return best;
 }
 
-function polySubScaled(r: Poly, d: Poly, c: Rational, mono: Map<string, number>): Poly {
-  const acc = new Map<string, Term>(r.map((t) => [monoKey(t.mono), { coef: t.coef, mono: t.mono }]));
-  for (const t of d) {
-    const m = new Map(t.mono);
-    for (const [a, k] of mono) m.set(a, (m.get(a) ?? 0) + k);
-    const key = monoKey(m);
-    const prev = acc.get(key);
-    const delta = Q.neg(Q.mul(c, t.coef));
-    if (prev) prev.coef = Q.add(prev.coef, delta);
-    else acc.set(key, { coef: delta, mono: m });
-  }
-  return [...acc.values()].filter((t) => !Q.isZero(t.coef));
-}
+const degreeIn = (p: Poly, a: string) => p.reduce((m, t) => Math.max(m, t.mono.get(a) ?? 0), 0);
 
-/** Exact division p / d, or undefined when d does not divide p. */
+/** Exact division p / d, or undefined when d does not divide p (or the division is too large to try). */
 function divide(p: Poly, d: Poly): Poly | undefined {
-  if (d.length === 0) return undefined;
-  const ld = leading(d);
+  if (d.length === 0 || p.length * d.length > 40000) return undefined;
+  // necessary: every atom of d occurs in p at least to d's degree
+  const order = [...new Set([...p, ...d].flatMap((t) => [...t.mono.keys()]))].sort();
+  for (const a of order) if (degreeIn(d, a) > degreeIn(p, a)) return undefined;
+  const ld = leading(d, order);
   const q: Poly = [];
-  let r = p;
-  for (let guard = 0; r.length > 0; guard++) {
-    if (guard > 5000) return undefined;
-    const lr = leading(r);
-    const mono = new Map<string, number>();
-    for (const [a, k] of lr.mono) mono.set(a, k);
+  const r = new Map<string, Term>(p.map((t) => [monoKey(t.mono), { coef: t.coef, mono: t.mono }]));
+  for (let guard = 0; r.size > 0; guard++) {
+    if (guard > 2000) return undefined;
+    const lr = leading([...r.values()], order);
+    const mono = new Map<string, number>(lr.mono);
     for (const [a, k] of ld.mono) {
       const left = (mono.get(a) ?? 0) - k;
       if (left < 0) return undefined;
@@ -157,7 +148,17 @@ function divide(p: Poly, d: Poly): Poly | undefined {
     }
     const c = Q.div(lr.coef, ld.coef);
     q.push({ coef: c, mono });
-    r = polySubScaled(r, d, c, mono);
+    // r −= c·mono·d, in place
+    for (const t of d) {
+      const m = new Map(t.mono);
+      for (const [a, k] of mono) m.set(a, (m.get(a) ?? 0) + k);
+      const key = monoKey(m);
+      const prev = r.get(key);
+      const delta = Q.neg(Q.mul(c, t.coef));
+      const sum = prev ? Q.add(prev.coef, delta) : delta;
+      if (Q.isZero(sum)) r.delete(key);
+      else r.set(key, { coef: sum, mono: m });
+    }
   }
   return q;
 }

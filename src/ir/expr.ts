@@ -405,3 +405,15 @@ export function subs(e: Expr, map: ReadonlyMap<string, Expr> | Record<string, Ex
 export function numValue(e: Expr): number | undefined {
   return e.kind === 'num' ? Q.toNumber(e.value) : undefined;
 }
+
+const sizes = new WeakMap<Expr, number>();
+/** Number of nodes in the tree (shared subtrees counted each time they occur). */
+export function size(e: Expr): number {
+  let n = sizes.get(e);
+  if (n === undefined) {
+    n = 1;
+    for (const c of children(e)) n += size(c);
+    sizes.set(e, n);
+  }
+  return n;
+}
