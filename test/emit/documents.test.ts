@@ -6,7 +6,7 @@ import type { Derivation, Regime } from '../../src/derive/types.js';
 import { evaluate } from '../../src/ir/eval.js';
 import type { Expr } from '../../src/ir/expr.js';
 import { parseRule } from '../../src/parse/rule-file.js';
-import { mathjsWithSumOver } from '../../src/emit/expr-mathjs.js';
+import { mathjsWithSumOver } from '../../src/emit/mathjs-eval.js';
 import { emitHtml } from '../../src/emit/html.js';
 import { emitJson, JSON_SCHEMA_VERSION } from '../../src/emit/json.js';
 import { emitLatex, latexDisplays } from '../../src/emit/latex.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../../src/ir/expr.js';
 import { evaluate, type Env } from '../../src/ir/eval.js';
-import { mathjsName, mathjsWithSumOver, toMathjs } from '../../src/emit/expr-mathjs.js';
+import { mathjsName, toMathjs } from '../../src/emit/expr-mathjs.js';
+import { mathjsWithSumOver } from '../../src/emit/mathjs-eval.js';
 import { ExprGen, randomEnv, rng } from './random-expr.js';
 
 const math = mathjsWithSumOver();
