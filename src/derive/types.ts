@@ -76,6 +76,8 @@ export interface Verdict {
   readonly reason: string;
   /** Parameters whose limit → 0 would make the sign clearer (suggest `--limit`). */
   readonly suggestLimits?: readonly string[];
+  /** The verdict in that limit (where those parameters are negligible against |g|). */
+  readonly limitVerdict?: Verdict;
 }
 
 export interface Interpretation {

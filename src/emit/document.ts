@@ -265,7 +265,16 @@ function interpretationSection(it: Interpretation, out: Block[]) {
       if (i > 0) hint.push(text(', '));
       hint.push(math(`${latexName(l)} \\to 0`, `${textName(l)} → 0`));
     });
-    hint.push(text(` (--limit ${v.suggestLimits.join(',')}).`));
+    hint.push(text(` (--limit ${v.suggestLimits.join(',')})`));
+    const lv = v.limitVerdict;
+    if (lv) {
+      hint.push(text(`: there, memory is ${VERDICT[lv.kind]}`));
+      if (lv.condition) {
+        const c = conditionMath(lv.condition);
+        hint.push(text(' when '), math(c.tex, c.plain), text(` (otherwise ${VERDICT[lv.condition.otherwise]})`));
+      }
+    }
+    hint.push(text('.'));
     out.push({ kind: 'para', content: hint });
   }
   if (it.notes.length) out.push({ kind: 'list', items: it.notes.map((n) => [text(n)]) });

@@ -41,7 +41,7 @@
  *   - `modifiedLoss`: null, or `{ preconditioner, coefficient, potential }`: the memoryless
  *     iteration is θ̃ₙ₊₁ = θ̃ₙ − h·P ∘ ∇L̃ with L̃ = L + h·coefficient·Φ, P = preconditioner.
  *   - `signCoefficient`: Expression carrying the sign of the weight, or null.
- *   - `verdict`: `{ kind, condition, reason, suggestLimits }`; `kind` is "regularizing" |
+ *   - `verdict`: `{ kind, condition, reason, suggestLimits, limitVerdict }` (limitVerdict: the same shape, the verdict in the suggested limit, or null); `kind` is "regularizing" |
  *     "anti-regularizing" | "mixed" | "none" under the default parameters; `condition` is
  *     null or `{ lhs, op, rhs, otherwise, latex, text }`: `kind` holds when lhs op rhs
  *     (op "<" | ">"), `otherwise` when not; `suggestLimits` lists parameters whose limit
@@ -52,7 +52,7 @@
 import type { Expr } from '../ir/expr.js';
 import { toNumber } from '../ir/rational.js';
 import type { Domain } from '../ir/rule.js';
-import type { CorrectionTerm, Derivation, Potential, Regime, RegimeResult } from '../derive/types.js';
+import type { CorrectionTerm, Derivation, Potential, Regime, RegimeResult, Verdict } from '../derive/types.js';
 import { exactNResult, REGIME_LABEL, showRegime } from './doc.js';
 import { conditionMath } from './document.js';
 import { toLatex } from './expr-latex.js';
@@ -91,21 +91,26 @@ export function emitJson(d: Derivation, regime: Regime): string {
         ? { preconditioner: expr(it.modifiedLoss.preconditioner), coefficient: expr(it.modifiedLoss.coefficient), potential: potential(it.modifiedLoss.potential) }
         : null,
       signCoefficient: it.signCoefficient ? expr(it.signCoefficient) : null,
-      verdict: {
-        kind: v.kind,
-        condition: v.condition
-          ? { lhs: expr(v.condition.lhs), op: v.condition.op, rhs: expr(v.condition.rhs), otherwise: v.condition.otherwise,
-            latex: conditionMath(v.condition).tex, text: conditionMath(v.condition).plain }
-          : null,
-        reason: v.reason,
-        suggestLimits: [...(v.suggestLimits ?? [])],
-      },
+      verdict: verdictJson(v),
       notes: [...it.notes],
     },
     assumptions: [...d.assumptions],
     notes: [...d.notes],
   };
   return `${JSON.stringify(sortKeys(doc), null, 2)}\n`;
+}
+
+function verdictJson(v: Verdict): Json {
+  return {
+    kind: v.kind,
+    condition: v.condition
+      ? { lhs: expr(v.condition.lhs), op: v.condition.op, rhs: expr(v.condition.rhs), otherwise: v.condition.otherwise,
+        latex: conditionMath(v.condition).tex, text: conditionMath(v.condition).plain }
+      : null,
+    reason: v.reason,
+    suggestLimits: [...(v.suggestLimits ?? [])],
+    limitVerdict: v.limitVerdict ? verdictJson(v.limitVerdict) : null,
+  };
 }
 
 function expr(e: Expr, vector = false): Json {

@@ -21,7 +21,8 @@ export function interpret(rule: Rule, r: RegimeResult, limits: readonly string[]
   const domains = paramDomains(rule);
   for (const p of limits) domains.set(p, { lo: 0, hi: 0, loIn: true, hiIn: true });
   const defaults = Object.fromEntries(rule.params.map((p) => [p.name, limits.includes(p.name) ? 0 : Number(p.valueText)]));
-  const limitable = live.filter((p) => p.domain.lo === 0).map((p) => p.name);
+  // small perturbation parameters (ε, δ): unbounded above, 0 at the edge, tiny default
+  const limitable = live.filter((p) => p.domain.lo === 0 && p.domain.hi === Infinity && Number(p.valueText) > 0 && Number(p.valueText) <= 1e-2).map((p) => p.name);
 
   const potentials = findPotentials(r.M, space);
   if (!potentials) {

@@ -100,5 +100,7 @@ export function findPotentials(terms: readonly CorrectionTerm[], space: SampleSp
       lossCoefficient: normalForm(E.add(home.potential.lossCoefficient, E.mul(ratio, p.lossCoefficient))),
     };
   }
-  return merged;
+  // additive constants do not change ∇Φ: drop the parts free of g and θ
+  const dropConstants = (e: Expr) => E.add(...(e.kind === 'add' ? e.terms : [e]).filter((t) => E.hasSymbol(t, 'g') || E.hasSymbol(t, 'theta')));
+  return merged.map((m) => ({ weight: m.weight, potential: { ...m.potential, perCoordinate: dropConstants(m.potential.perCoordinate) } }));
 }

@@ -42,10 +42,20 @@ export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>
   const groups = collectBy(w, VARS);
   if (groups.length !== 1) {
     const suggest = limitable.filter((p) => E.hasSymbol(w, p));
+    let limitVerdict: Verdict | undefined;
+    if (suggest.length) {
+      // what the sign is once the perturbation parameters vanish (the weight must stay finite there)
+      const atLimit = E.subs(w, Object.fromEntries(suggest.map((p) => [p, E.ZERO])));
+      const inLimit = new Map(domains);
+      for (const p of suggest) inLimit.set(p, { lo: 0, hi: 0, loIn: true, hiIn: true });
+      const v = E.isZero(atLimit) ? undefined : verdictForWeight(atLimit, inLimit, { ...defaults, ...Object.fromEntries(suggest.map((p) => [p, 0])) }, []);
+      if (v && v.kind !== 'mixed') limitVerdict = v;
+    }
     return {
       kind: 'mixed',
       reason: `the weight is a sum of ${groups.length} parts that depend differently on g and θ, so its sign can change along the trajectory`,
       ...(suggest.length ? { suggestLimits: suggest } : {}),
+      ...(limitVerdict ? { limitVerdict } : {}),
     };
   }
   const { coefficient, rest } = groups[0]!;
@@ -70,9 +80,10 @@ export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>
   const { lhs, rhs } = sides(f);
   // kind holds when sign(f) = sign(f at defaults)
   const fAtDefault = evaluate(f, defaults);
+  // written with '>': f > 0 ⇔ lhs > rhs, f < 0 ⇔ rhs > lhs
   return {
     kind,
-    condition: { lhs, op: fAtDefault > 0 ? '>' : '<', rhs, otherwise: flip(kind) },
+    condition: fAtDefault > 0 ? { lhs, op: '>', rhs, otherwise: flip(kind) } : { lhs: rhs, op: '>', rhs: lhs, otherwise: flip(kind) },
     reason: 'the sign of the weight is the sign of a parameter combination',
   };
 }

@@ -76,7 +76,7 @@ describe('AdamW with ε → 0', () => {
       expect(op === '<' ? l < r : l > r).toBe(b1 < b2);
     }
     expect(v.condition!.otherwise).toBe('regularizing');
-    expect(`${show(lhs)} ${op} ${show(rhs)}`).toBe('beta1 < beta2');
+    expect(`${show(lhs)} ${op} ${show(rhs)}`).toBe('beta2 > beta1');
   });
 });
 
