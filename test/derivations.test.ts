@@ -1,0 +1,56 @@
+/**
+ * The committed derivations/ are golden files: they must be what `memloss build` writes now
+ * (so they never go stale), and their formulas, read back from the JSON's mathjs strings by
+ * an independent parser, must agree with the oracle built from the definition of M.
+ */
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { main } from '../src/cli.js';
+import { mathjsWithSumOver } from '../src/emit/mathjs-eval.js';
+import { oracleCorrection } from '../src/numeric/oracle.js';
+import { capture } from './capture.js';
+import { loadRule, maxRelDiff, mulberry32, paramEnv, randomInstance, type Instance } from './derive/helpers.js';
+
+const math = mathjsWithSumOver();
+const names = readdirSync('rules').filter((f) => f.endsWith('.rule')).map((f) => f.slice(0, -5)).sort();
+
+interface JsonTerm { kind: 'hvp' | 'field'; weight: { mathjs: string }; field: { mathjs: string } }
+
+function correctionFromJson(terms: JsonTerm[], inst: Instance, env: Record<string, number>): Float64Array {
+  const M = new Float64Array(inst.d);
+  for (const t of terms) {
+    const at = (src: string) => Float64Array.from({ length: inst.d }, (_, j) => Number(math.evaluate(src, { ...env, g: inst.g[j], theta: inst.theta[j] })));
+    const w = at(t.weight.mathjs);
+    const V = at(t.field.mathjs);
+    for (let i = 0; i < inst.d; i++) {
+      let hv = t.kind === 'field' ? V[i]! : 0;
+      if (t.kind === 'hvp') for (let j = 0; j < inst.d; j++) hv += inst.hessian[i * inst.d + j]! * V[j]!;
+      M[i] += w[i]! * hv;
+    }
+  }
+  return M;
+}
+
+describe('derivations/', () => {
+  it('is what `memloss build` writes now (build --check passes)', async () => {
+    const r = await capture(() => main(['build', '--check']));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it.each(names)('%s: the committed M agrees with the oracle', (name) => {
+    const json = JSON.parse(readFileSync(`derivations/${name}/derivation.json`, 'utf8'));
+    const rule = loadRule(`rules/${name}.rule`);
+    const rand = mulberry32(name.length * 31 + 7);
+    // decays ≤ 0.7 put n = 400 far past the burn-in; ε-like parameters O(0.1) keep the update smooth
+    const over: Record<string, number> = {};
+    for (const p of rule.params) {
+      if (p.domain.lo === 0 && p.domain.hi === 1) over[p.name] = 0.1 + 0.6 * rand();
+      else if (p.domain.lo >= 0 && p.domain.hi === Infinity) over[p.name] = 0.05 + 0.3 * rand();
+    }
+    const env = paramEnv(rule, over);
+    const inst = randomInstance(rand);
+    const oracle = oracleCorrection({ rule, params: env, ...inst, n: 400 });
+    expect(maxRelDiff(oracle, correctionFromJson(json.regimes.asymptotic.M, inst, env))).toBeLessThan(1e-7);
+  });
+});
