@@ -1,6 +1,7 @@
 /** derive(): a parsed rule → its memory correction in both regimes, interpreted. */
 import type { Rule } from '../ir/rule.js';
 import { RuleError } from '../ir/diagnostics.js';
+import { SingularError } from '../ir/expr.js';
 import type { Derivation, DeriveOptions, RegimeResult } from './types.js';
 import { analyzeStates, paramDomains } from './analyze.js';
 import { deriveRegime } from './correction.js';
@@ -9,6 +10,16 @@ import { takeLimits } from './limits.js';
 import { interpret } from '../interpret/index.js';
 
 export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
+  try {
+    return deriveChecked(rule, options);
+  } catch (err) {
+    if (err instanceof SingularError)
+      throw new RuleError({ code: 'rule/non-differentiable', span: rule.updateSpan, message: 'the update is singular on a constant history (a division by zero, or a derivative of sqrt or a negative power taken at 0), so it has no Taylor expansion there' });
+    throw err;
+  }
+}
+
+function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
   const states = analyzeStates(rule);
   const domains = paramDomains(rule);
   const space = { domains: new Map(rule.params.map((p) => [p.name, p.domain])) };

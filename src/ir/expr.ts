@@ -83,6 +83,9 @@ function compareLists(a: readonly Expr[], b: readonly Expr[]): number {
 const byKey = compareExpr;
 const idList = (xs: readonly Expr[]) => xs.map(key).join(',');
 
+/** An expression that divides by zero exactly (e.g. a derivative of √x taken at x = 0). */
+export class SingularError extends Error {}
+
 // ---- leaves ---------------------------------------------------------------------------
 export function numR(value: Rational): Num {
   return intern(`#${Q.ratToString(value)}`, () => ({ kind: 'num', value }));
@@ -248,7 +251,7 @@ export function pow(base: Expr, exp: Expr): Expr {
     if (exp.kind === 'num') {
       if (Q.isZero(base.value)) {
         if (Q.cmp(exp.value, Q.ZERO) > 0) return ZERO;
-        throw new Error('internal: 0 raised to a non-positive power');
+        throw new SingularError('0 raised to a non-positive power');
       }
       if (Q.isInteger(exp.value)) {
         const r = Q.powInt(base.value, exp.value.p);

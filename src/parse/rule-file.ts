@@ -2,7 +2,7 @@
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { ratFromDecimal, toNumber } from '../ir/rational.js';
-import { RuleError, type Diagnostic, type DiagnosticCode, type Span } from '../ir/diagnostics.js';
+import { RuleError, nearest, type Diagnostic, type DiagnosticCode, type Span } from '../ir/diagnostics.js';
 import { RESERVED, prevName, type Domain, type FnDecl, type ParamDecl, type Rule, type StateDecl } from '../ir/rule.js';
 import { ExprReader, type ExprScope } from './expression.js';
 
@@ -175,7 +175,7 @@ export function parseRule(source: string, file = '<rule>'): Rule {
         return;
       }
       default: {
-        const hint = KEYWORDS.find((k) => k.startsWith(kw.slice(0, 3)) && kw.length > 0);
+        const hint = kw ? nearest(kw, KEYWORDS) : undefined;
         report('rule/syntax', lineNo, col0, `expected a declaration (${KEYWORDS.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`);
       }
     }
