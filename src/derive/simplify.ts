@@ -32,7 +32,14 @@ function distribute(factors: readonly Expr[]): Expr {
  * Distributes products over sums and expands small positive integer powers of sums, at the
  * polynomial level only: the insides of atoms (√(…), |…|, symbolic powers) are left alone.
  */
+const expandMemo = new WeakMap<Expr, Expr>();
 export function expand(e: Expr): Expr {
+  let out = expandMemo.get(e);
+  if (!out) expandMemo.set(e, (out = expandOnce(e)));
+  return out;
+}
+
+function expandOnce(e: Expr): Expr {
   if (e.kind === 'add') return E.add(...e.terms.map(expand));
   if (e.kind === 'mul') return distribute(e.factors.map(expand));
   if (e.kind === 'pow' && E.isIntegerNum(e.exp)) {
@@ -309,7 +316,14 @@ function cancel(f: Frac, atoms: AtomTable): Frac {
 }
 
 /** The rational normal form of e (an equivalent expression; callers check it at random points). */
+const normalMemo = new WeakMap<Expr, Expr>();
 export function normalForm(e: Expr): Expr {
+  let out = normalMemo.get(e);
+  if (!out) normalMemo.set(e, (out = normalFormOnce(e)));
+  return out;
+}
+
+function normalFormOnce(e: Expr): Expr {
   const atoms = new AtomTable();
   const f = fracOf(e, atoms);
   const den = [...f.den.values()].sort((a, b) => E.compareExpr(a.base, b.base));
@@ -320,7 +334,17 @@ export function normalForm(e: Expr): Expr {
  * Groups an expression by the parts that depend on `vars` (e.g. g, θ): e = Σ cᵢ(params)·rᵢ(vars, params),
  * each cᵢ in rational normal form. The shape a reader expects: (β₁/(1−β₁) − β₂/(1−β₂))·1/|g|.
  */
+const collectMemo = new WeakMap<Expr, Map<string, { coefficient: Expr; rest: Expr }[]>>();
 export function collectBy(e: Expr, vars: readonly string[]): { coefficient: Expr; rest: Expr }[] {
+  const byVars = collectMemo.get(e) ?? new Map<string, { coefficient: Expr; rest: Expr }[]>();
+  collectMemo.set(e, byVars);
+  const k = vars.join(',');
+  let out = byVars.get(k);
+  if (!out) byVars.set(k, (out = collectOnce(e, vars)));
+  return out;
+}
+
+function collectOnce(e: Expr, vars: readonly string[]): { coefficient: Expr; rest: Expr }[] {
   const groups = new Map<string, { rest: Expr; parts: Expr[] }>();
   for (const t of termsOf(expand(normalizeAtoms(e)))) {
     const fs = t.kind === 'mul' ? t.factors : [t];
