@@ -1,53 +1,7 @@
 /**
  * `emitJson(d, regime)`: the derivation as deterministic JSON (2-space indent, keys sorted
- * at every level, trailing newline; no dates or other run-dependent data).
- *
- * Schema version {@link JSON_SCHEMA_VERSION}. Every expression is an **Expression** object
- * `{ mathjs, latex, text }`: `mathjs` parses back to the exact value with
- * `mathjsWithSumOver().evaluate(s, scope)` (integers and integer fractions, never rounded
- * decimals; a Σ without closed form is `sumOver(index, lo, hi, body)`; the previous value of
- * a state m is `m_prev`); `latex` is display LaTeX with the coordinate subscript j on g and
- * θ (except in the field V of an `hvp` term, a vector, printed without it); `text` is
- * Unicode. Expressions read `g` (∂ⱼL at the current iterate), `theta` (θⱼ), `n` (step
- * index), the rule's parameters and, in recorded steps, the lag `k`.
- *
- * Fields:
- * - `schemaVersion`: number, this schema's version.
- * - `rule`: `{ name, file, cite }`; `cite` is null when the rule gives none.
- * - `parameters`: `[{ name, default, value, domain }]` in declaration order; `default` is the
- *   decimal literal as written ("1e-8"), `value` the same as a number; `domain` is
- *   `{ text, lo, hi, loOpen, hiOpen }` with `lo`/`hi` null for an unbounded end.
- * - `limits`: parameter names sent to 0 after the derivation.
- * - `regime`: `{ requested, shown, label, unavailable }`. `requested` is the regime asked
- *   for ("asymptotic" | "exact-n"); `shown` the one `F` and `M` below come from (the
- *   asymptotic one when exact-n has no closed form); `label` describes `shown` in words;
- *   `unavailable` is why exact-n is missing (no closed form, or not derived), or null.
- * - `F`: Expression, the update on a constant history, F⁽ⁿ⁾(θ) (exact-n) or its limit F(θ).
- * - `M`: `[{ kind, weight, field }]`, M = Σ terms: kind "hvp" is weightⱼ·(H·field)ⱼ with
- *   H = ∇²L, kind "field" is weightⱼ·fieldⱼ. Empty when M vanishes (almost everywhere).
- * - `regimes`: `{ "asymptotic": Regime, "exact-n": Regime | { unavailable } | null }`, both
- *   regimes; "exact-n" is null when it was not derived (`derive(rule, { exactN: true })`).
- *   A Regime is `{ regime, F, M, states, lagWeightG, lagWeightTheta, sums }`:
- *   - `states`: `[{ name, decay, constantHistory, weightG, weightTheta }]`: each state's
- *     coefficient of its own previous value, its value on a constant history, and its
- *     derivatives ∂s_{n+1}/∂g_{n−k} and ∂s_{n+1}/∂θ_{n−k} (Expressions reading k).
- *   - `lagWeightG`, `lagWeightTheta`: ∂F⁽ⁿ⁾/∂g_{n−k} and ∂F⁽ⁿ⁾/∂θ_{n−k}, k ≥ 1.
- *   - `sums`: `[{ index, lo, hi, summand, value }]`: Σ_{index=lo}^{hi} summand = value;
- *     `hi` null means ∞.
- * - `interpretation`:
- *   - `potentials`: null when none was found, else `[{ weight, potential }]` with
- *     M = Σ weightⱼ·∂ⱼΦ; a potential is `{ perCoordinate, lossCoefficient }`, meaning
- *     Φ(θ) = Σⱼ perCoordinate(gⱼ, θⱼ) + lossCoefficient·L(θ).
- *   - `modifiedLoss`: null, or `{ preconditioner, coefficient, potential }`: the memoryless
- *     iteration is θ̃ₙ₊₁ = θ̃ₙ − h·P ∘ ∇L̃ with L̃ = L + h·coefficient·Φ, P = preconditioner.
- *   - `signCoefficient`: Expression carrying the sign of the weight, or null.
- *   - `verdict`: `{ kind, condition, reason, suggestLimits, limitVerdict }` (limitVerdict: the same shape, the verdict in the suggested limit, or null); `kind` is "regularizing" |
- *     "anti-regularizing" | "mixed" | "none" under the default parameters; `condition` is
- *     null or `{ lhs, op, rhs, otherwise, latex, text }`: `kind` holds when lhs op rhs
- *     (op "<" | ">"), `otherwise` when not; `suggestLimits` lists parameters whose limit
- *     → 0 would make the sign clearer (possibly empty).
- *   - `notes`: strings.
- * - `assumptions`: what the result rests on; `notes`: remarks for the reader (strings).
+ * at every level, trailing newline; no dates or other run-dependent data). The schema,
+ * version {@link JSON_SCHEMA_VERSION}, is documented field by field in docs/derivation-json.md.
  */
 import type { Expr } from '../ir/expr.js';
 import { toNumber } from '../ir/rational.js';
