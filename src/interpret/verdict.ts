@@ -9,6 +9,7 @@ import type { Expr } from '../ir/expr.js';
 import { evaluate } from '../ir/eval.js';
 import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js';
 import { collectBy } from '../derive/simplify.js';
+import { show } from '../ir/show.js';
 import type { Verdict, VerdictKind } from '../derive/types.js';
 
 const VARS = ['g', 'theta'];
@@ -65,14 +66,20 @@ export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>
   const factors = coefficient.kind === 'mul' ? coefficient.factors : [coefficient];
   let fixed: number = restSign;
   const open: Expr[] = [];
+  const vanishing: Expr[] = [];
   for (const f of factors) {
     const base = f.kind === 'pow' && E.isIntegerNum(f.exp) ? f.base : f;
     const s = signOf(f, domains);
+    const b = bound(f, domains);
     if (s !== 0) fixed *= s;
-    else if (f.kind === 'pow' && E.isIntegerNum(f.exp) && (f.exp as E.Num).value.p % 2n === 0n) continue; // even power: ≥ 0
-    else open.push(base);
+    else if (b.lo >= 0 || b.hi <= 0) {
+      // ≥ 0 (or ≤ 0) with a zero on the domain edge: the sign is fixed where M does not vanish
+      if (b.hi <= 0) fixed = -fixed;
+      vanishing.push(base);
+    } else open.push(base);
   }
-  if (open.length === 0) return { kind: kindOf(fixed), reason: 'the weight has the same sign everywhere on the parameter domain' };
+  const where = vanishing.length ? `; M vanishes where ${vanishing.map((v) => `${show(v)} = 0`).join(' or ')}` : '';
+  if (open.length === 0) return { kind: kindOf(fixed), reason: `the weight has the same sign everywhere on the parameter domain${where}` };
   const atDefault = evaluate(coefficient, defaults) * restSign;
   const kind = atDefault === 0 ? 'none' : kindOf(atDefault);
   if (open.length > 1) return { kind, reason: `at the default parameters; the sign depends on ${open.length} parameter combinations` };
