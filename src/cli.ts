@@ -10,8 +10,7 @@ import yargs from 'yargs';
 import { parseRule } from './parse/rule-file.js';
 import { derive } from './derive/index.js';
 import type { Derivation, Regime } from './derive/types.js';
-import type { Rule } from './ir/rule.js';
-import { InternalError, RuleError, formatDiagnostic, nearest, type Diagnostic } from './ir/diagnostics.js';
+import { InternalError, RuleError, formatDiagnostic } from './ir/diagnostics.js';
 import { emitText } from './emit/text.js';
 import { emitJson } from './emit/json.js';
 import { emitLatex } from './emit/latex.js';
@@ -76,9 +75,9 @@ type Parsed =
   | { kind: 'usage'; message: string; command?: string }
   | { kind: 'shown'; text: string }; // --help or --version
 
-/** `--limit a --limit b,c` → ['a', 'b', 'c']. */
+/** `--limit a --limit b,c,a` → ['a', 'b', 'c']. */
 const splitList = (v: unknown): string[] =>
-  [v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+  [...new Set([v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean))];
 
 async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   let failure: string | undefined;
@@ -200,39 +199,9 @@ function writeText(file: string, text: string): void {
 
 // ---- derive ----------------------------------------------------------------------------
 
-/**
- * Checks the --limit names against the rule's parameters: each must be a parameter whose
- * domain has 0 in its closure (p → 0 must be approachable). All problems are reported together.
- */
-function checkLimits(rule: Rule, limits: readonly string[]): string[] {
-  const unique = [...new Set(limits)];
-  const diagnostics: Diagnostic[] = [];
-  const names = rule.params.map((p) => p.name);
-  const where = rule.params[0]?.span ?? { file: rule.file, line: 1, col: 1 };
-  for (const name of unique) {
-    const p = rule.params.find((q) => q.name === name);
-    if (!p) {
-      const hint = nearest(name, names);
-      const known = names.length ? `its parameters are ${names.join(', ')}` : 'it has no parameters';
-      diagnostics.push({
-        code: 'rule/limit', span: where,
-        message: `--limit '${name}' is not a parameter of ${rule.name}${hint ? `; did you mean '${hint}'?` : ''} (${known})`,
-      });
-    } else if (p.domain.lo > 0 || p.domain.hi < 0) {
-      diagnostics.push({
-        code: 'rule/limit', span: p.span,
-        message: `--limit '${name}' sends ${name} to 0, but 0 is not in the closure of its domain ${p.domain.text}`,
-      });
-    }
-  }
-  if (diagnostics.length) throw new RuleError(diagnostics);
-  return unique;
-}
-
 function deriveCommand(args: DeriveArgs): number {
   const rule = parseRule(readText(args.rule), args.rule);
-  const limits = checkLimits(rule, args.limits);
-  const d = derive(rule, { limits, exactN: args.regime === 'exact-n' });
+  const d = derive(rule, { limits: args.limits, exactN: args.regime === 'exact-n' });
   const text = withFinalNewline(EMITTERS[args.format](d, args.regime));
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);

@@ -75,19 +75,6 @@ describe('derive', () => {
     expect(r.stderr).toBe(`memloss: cannot write ${file}: no such file or directory\n`);
   });
 
-  it('--limit of a parameter whose domain keeps away from 0 is a located error', async () => {
-    const r = await capture(() => main(['derive', join(tmp, 'a.rule'), '--limit', 'gamma']));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/a\.rule:4:7: --limit 'gamma' sends gamma to 0, but 0 is not in the closure of its domain \(0\.5, 1\) \[rule\/limit\]\n$/);
-    expect(deriveMock).not.toHaveBeenCalled();
-  });
-
-  it('every unknown --limit is reported, each on its own line', async () => {
-    const r = await capture(() => main(['derive', join(tmp, 'a.rule'), '--limit', 'x,y']));
-    expect(r.code).toBe(1);
-    expect(lines(r.stderr)).toHaveLength(2);
-  });
-
   it('a RuleError from derive: each diagnostic on its own line, exit 1', async () => {
     deriveMock.mockImplementation((r: Rule) => {
       throw new RuleError([

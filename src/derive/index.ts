@@ -6,7 +6,7 @@ import type { Derivation, DeriveOptions, RegimeResult } from './types.js';
 import { analyzeStates, paramDomains } from './analyze.js';
 import { deriveRegime } from './correction.js';
 import { NoClosedForm } from './unroll.js';
-import { takeLimits } from './limits.js';
+import { takeLimits, validateLimits } from './limits.js';
 import { interpret } from '../interpret/index.js';
 
 export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
@@ -20,6 +20,7 @@ export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
 }
 
 function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
+  const limits = validateLimits(rule, options.limits ?? []);
   const states = analyzeStates(rule);
   const domains = paramDomains(rule);
   const space = { domains: new Map(rule.params.map((p) => [p.name, p.domain])) };
@@ -46,7 +47,6 @@ function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
       exactN = { unavailable: err.message };
     }
   }
-  const limits = options.limits ?? [];
   if (limits.length) {
     asymptotic = takeLimits(asymptotic, rule, limits);
     if (exactN && !('unavailable' in exactN)) exactN = takeLimits(exactN, rule, limits);
