@@ -10,7 +10,7 @@
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import type { CorrectionTerm, RegimeResult, UnrolledState } from './types.js';
-import { applyDomains, collectBy, normalForm } from './simplify.js';
+import { applyDomains, collectBy, factorCommon, normalForm } from './simplify.js';
 import { fromDomain } from '../ir/intervals.js';
 import { decompose } from './exp-poly.js';
 import { checkIdentity, type SampleSpace } from './check.js';
@@ -24,6 +24,13 @@ const s = E.sym('@s');
 
 /** Renames the internal lag symbol to `k` and the state time J to n, for recorded output. */
 const publish = (e: Expr) => E.subs(e, { [K]: E.sym('k'), [J]: n, '@s': E.sym('s') });
+
+/** A recorded weight for display: common factors pulled out of each g-group (checked). */
+function display(name: string, e: Expr, space: SampleSpace): Expr {
+  const out = E.add(...collectBy(e, VARS).map((t) => E.mul(factorCommon(t.coefficient), t.rest)));
+  checkIdentity(name, e, out, space);
+  return out;
+}
 
 /**
  * e = Σ c(params)·r(g, θ): the readable grouping, checked at random points. With `combine`,
@@ -69,8 +76,8 @@ export function deriveRegime(ctx: UnrollContext): RegimeResult {
     name: st.name,
     decay: st.decay,
     constantHistory: publish(E.subs(un.values.get(st.name)!, { [J]: n })),
-    weightG: publish(un.sensitivity(st.name, 'g')),
-    weightTheta: publish(un.sensitivity(st.name, 'theta')),
+    weightG: publish(display(`history weight of ${st.name} in g`, un.sensitivity(st.name, 'g'), ctx.space)),
+    weightTheta: publish(display(`history weight of ${st.name} in θ`, un.sensitivity(st.name, 'theta'), ctx.space)),
   }));
   const alpha = un.lagWeight(update, 'g');
   const beta = un.lagWeight(update, 'theta');
@@ -109,8 +116,8 @@ export function deriveRegime(ctx: UnrollContext): RegimeResult {
     regime: ctx.regime,
     F,
     states,
-    lagWeightG: publish(alpha),
-    lagWeightTheta: publish(beta),
+    lagWeightG: publish(display('lag weight in g', alpha, ctx.space)),
+    lagWeightTheta: publish(display('lag weight in θ', beta, ctx.space)),
     sums: ctx.sums.map((x) => ({ ...x, summand: publish(x.summand), lo: publish(x.lo), hi: x.hi && publish(x.hi), value: publish(x.value), index: x.index === K ? 'k' : x.index === '@s' ? 's' : x.index })),
     M: combineTerms(terms, ctx.space),
   };

@@ -382,3 +382,37 @@ export function applyDomains(e: Expr, domains: ReadonlyMap<string, Interval>): E
     return x;
   });
 }
+
+/**
+ * Pulls the factor common to every term out of a sum, for display: β^k − β^(k+1) = β^k·(1 − β).
+ * Common atoms are found on the split atoms of the polynomial form (β^(k+1) = β·β^k).
+ */
+export function factorCommon(e: Expr): Expr {
+  if (e.kind !== 'add') return e;
+  const atoms = new AtomTable();
+  const poly = toPoly(e, atoms);
+  if (poly.length < 2) return e;
+  const common = new Map<string, number>();
+  for (const [a, k] of poly[0]!.mono) common.set(a, k);
+  for (const t of poly.slice(1)) {
+    for (const [a, k] of common) {
+      const m = Math.min(k, t.mono.get(a) ?? 0);
+      if (m === 0) common.delete(a); else common.set(a, m);
+    }
+  }
+  if (common.size === 0) return e;
+  const rest = poly.map((t) => {
+    const mono = new Map(t.mono);
+    for (const [a, k] of common) {
+      const left = mono.get(a)! - k;
+      if (left === 0) mono.delete(a); else mono.set(a, left);
+    }
+    return { coef: t.coef, mono };
+  });
+  const factor = E.mul(...[...common].map(([a, k]) => E.pow(atoms.atoms.get(a)!, E.num(k))));
+  // a positive constant term reads better: β − 1 → −(1 − β)
+  const constant = rest.find((t) => t.mono.size === 0);
+  const flip = constant && constant.coef.p < 0n;
+  const inner = polyToExpr(flip ? rest.map((t) => ({ coef: Q.neg(t.coef), mono: t.mono })) : rest, atoms);
+  return flip ? E.mul(E.MINUS_ONE, factor, inner) : E.mul(factor, inner);
+}

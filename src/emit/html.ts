@@ -18,7 +18,7 @@ const render = (tex: string, displayMode: boolean) =>
   katex.renderToString(tex, { displayMode, throwOnError: true, output: 'mathml' });
 
 const STYLE = 'body{max-width:50rem;margin:2rem auto;padding:0 1rem;font-family:serif;line-height:1.5}'
-  + '.display{overflow-x:auto;margin:1rem 0}';
+  + '.display{overflow-x:auto;overflow-y:hidden;margin:1rem 0;padding:0.2rem 0}';
 
 export function emitHtml(d: Derivation, regime: Regime): string {
   const blocks = buildDocument(d, regime, { appendix: true });
