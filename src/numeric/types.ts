@@ -1,0 +1,48 @@
+/**
+ * The numeric side: what a generated optimizer module provides (the same API whether it is
+ * a generated TypeScript file or compiled in memory), and what a test problem provides.
+ */
+
+/** Hyperparameters by name (a rule's parameters). */
+export type Hyper = Readonly<Record<string, number>>;
+
+/** Optimizer state: the step index n and one array per rule state, zeroed by init. */
+export interface OptimizerState {
+  n: number;
+  readonly arrays: Record<string, Float64Array>;
+}
+
+/** Hessian-vector product at the current iterate: returns H·v (may reuse its output buffer). */
+export type Hvp = (v: Float64Array) => Float64Array;
+
+/**
+ * A coordinate-wise optimizer and its memoryless approximation (theory.md §2):
+ * θₙ₊₁ = θₙ − h·F⁽ⁿ⁾(history) for `step`, θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾ + h·M⁽ⁿ⁾) for `memorylessStep`.
+ */
+export interface OptimizerModule {
+  readonly name: string;
+  readonly defaults: Hyper;
+  init(dim: number): OptimizerState;
+  /** The true optimizer, in place (θ and the state); increments state.n. */
+  step(theta: Float64Array, grad: Float64Array, state: OptimizerState, h: number, hyper?: Partial<Hyper>): void;
+  /** F⁽ⁿ⁾(θ) on a constant history: exact finite-n when n is given, else the n → ∞ form. */
+  direction(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>, n?: number): Float64Array;
+  /** M⁽ⁿ⁾(θ): exact finite-n when n is given, else the asymptotic form. */
+  correction(theta: Float64Array, grad: Float64Array, hvp: Hvp, hyper?: Partial<Hyper>, n?: number): Float64Array;
+  /** θ −= h·(F⁽ⁿ⁾ + h·M⁽ⁿ⁾), in place. */
+  memorylessStep(theta: Float64Array, grad: Float64Array, hvp: Hvp, h: number, hyper?: Partial<Hyper>, n?: number): void;
+  /** Φ(∇L(θ), θ) when the derivation found M = w ∘ ∇Φ; the L(θ) part is added by the caller as lossCoefficient·L. */
+  penalty?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>): number;
+  penaltyWeight?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>): Float64Array;
+}
+
+/** A test problem with an exact gradient and Hessian-vector product. */
+export interface Problem {
+  readonly name: string;
+  readonly dim: number;
+  /** A starting point, deterministic in the seed. */
+  initial(seed?: number): Float64Array;
+  loss(theta: Float64Array): number;
+  grad(theta: Float64Array, out: Float64Array): Float64Array;
+  hvp(theta: Float64Array, v: Float64Array, out: Float64Array): Float64Array;
+}
