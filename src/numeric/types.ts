@@ -31,8 +31,11 @@ export interface OptimizerModule {
   correction(theta: Float64Array, grad: Float64Array, hvp: Hvp, hyper?: Partial<Hyper>, n?: number): Float64Array;
   /** θ −= h·(F⁽ⁿ⁾ + h·M⁽ⁿ⁾), in place. */
   memorylessStep(theta: Float64Array, grad: Float64Array, hvp: Hvp, h: number, hyper?: Partial<Hyper>, n?: number): void;
-  /** Φ(∇L(θ), θ) when the derivation found M = w ∘ ∇Φ; the L(θ) part is added by the caller as lossCoefficient·L. */
-  penalty?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>): number;
+  /**
+   * Φ(∇L(θ), θ) = Σⱼ φ(gⱼ, θⱼ) + c·L(θ) when the derivation found M = w ∘ ∇Φ; `loss` = L(θ)
+   * is needed only when c ≠ 0 (weight decay parts), and omitting it then throws.
+   */
+  penalty?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>, loss?: number): number;
   penaltyWeight?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>): Float64Array;
 }
 
