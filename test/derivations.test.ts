@@ -8,6 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { main } from '../src/cli.js';
 import { mathjsWithSumOver } from '../src/emit/mathjs-eval.js';
 import { oracleCorrection } from '../src/numeric/oracle.js';
+import { loadOptimizer } from '../src/numeric/compile.js';
+import { derive } from '../src/derive/index.js';
 import { capture } from './capture.js';
 import { loadRule, maxRelDiff, mulberry32, paramEnv, randomInstance, type Instance } from './derive/helpers.js';
 
@@ -38,7 +40,7 @@ describe('derivations/', () => {
     expect(r.code).toBe(0);
   });
 
-  it.each(names)('%s: the committed M agrees with the oracle', (name) => {
+  it.each(names)('%s: the committed M agrees with the oracle and the generated correction', (name) => {
     const json = JSON.parse(readFileSync(`derivations/${name}/derivation.json`, 'utf8'));
     const rule = loadRule(`rules/${name}.rule`);
     const rand = mulberry32(name.length * 31 + 7);
@@ -51,6 +53,11 @@ describe('derivations/', () => {
     const env = paramEnv(rule, over);
     const inst = randomInstance(rand);
     const oracle = oracleCorrection({ rule, params: env, ...inst, n: 400 });
-    expect(maxRelDiff(oracle, correctionFromJson(json.regimes.asymptotic.M, inst, env))).toBeLessThan(1e-7);
+    const fromJson = correctionFromJson(json.regimes.asymptotic.M, inst, env);
+    expect(maxRelDiff(oracle, fromJson)).toBeLessThan(1e-7);
+    // the generated module's correction is the JSON's terms, evaluated by mathjs
+    const mod = loadOptimizer(rule, derive(rule));
+    const hvp = (v: Float64Array) => Float64Array.from({ length: inst.d }, (_, i) => v.reduce((acc, x, j) => acc + inst.hessian[i * inst.d + j]! * x, 0));
+    expect(maxRelDiff(fromJson, mod.correction(inst.theta, inst.g, hvp, env))).toBeLessThan(1e-10);
   });
 });
