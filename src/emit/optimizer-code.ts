@@ -43,7 +43,7 @@ class Bindings {
   readonly inner: [string, Expr][] = [];
   readonly names = new Map<Expr, string>();
 
-  constructor(roots: readonly Expr[], isVarying: (sym: string) => boolean) {
+  constructor(roots: readonly Expr[], isVarying: (sym: string) => boolean, private readonly prefix = '') {
     const varying = new Map<Expr, boolean>();
     const uses = new Map<Expr, number>();
     const order: Expr[] = [];
@@ -67,10 +67,10 @@ class Bindings {
     for (const r of roots) markHoist(r);
     for (const e of order) {
       if (hoist.has(e)) {
-        const name = `c${this.hoisted.length}`;
+        const name = `${this.prefix}c${this.hoisted.length}`;
         this.hoisted.push([name, e]);
       } else if (compound(e) && varying.get(e) && (uses.get(e) ?? 0) >= 2 && e.kind !== 'sum') {
-        this.inner.push([`t${this.inner.length}`, e]);
+        this.inner.push([`${this.prefix}t${this.inner.length}`, e]);
       }
     }
   }
@@ -83,6 +83,26 @@ class Bindings {
       return line;
     });
   }
+}
+
+/**
+ * Drops `const` locals (parameters, hoisted and shared values) that nothing reads, until none
+ * is left: generated code stays clean under noUnusedLocals, and no work is wasted.
+ */
+function pruneUnused(lines: string[]): string[] {
+  let out = lines;
+  for (;;) {
+    const text = out.join('\n');
+    const unused = out.findIndex((line) => {
+      const m = /^\s*const (p_\w+|(?:[vw]\d+_)?[ct]\d+) = /.exec(line);
+      return m !== null && (text.match(new RegExp(`\\b${m[1]}\\b`, 'g')) ?? []).length === 1;
+    });
+    if (unused < 0) break;
+    out = out.filter((_, i) => i !== unused);
+  }
+  // no parameter left: the merged hyperparameters are not needed either
+  if (!out.some((l) => /\bp_\w+/.test(l))) out = out.map((l) => (/^\s*const p = \{ \.\.\.defaults, \.\.\.hyper \};$/.test(l) ? l.replace(/const p = .*/, 'void hyper;') : l));
+  return out;
 }
 
 export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): string {
@@ -121,6 +141,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
 
   // init
   L.push(`${ex}function init(dim${T(': number')})${T(': State')} {`);
+  if (!states.length) L.push('  void dim;');
   L.push(`  return { n: 0, arrays: { ${states.map((s) => `${JSON.stringify(s)}: new Float64Array(dim)`).join(', ')} } };`);
   L.push('}', '');
 
@@ -190,10 +211,10 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
       const terms: readonly CorrectionTerm[] = fieldsOf(r);
       L.push(`function correction${suffix}(theta${T(': Float64Array')}, grad${T(': Float64Array')}, hvp${T(': Hvp')}, out${T(': Float64Array')}, hyper${T(': Partial<Hyper>')}, n${T(': number')})${T(': Float64Array')} {`);
       L.push(...readHyper('  '));
-      L.push('  void n; void hvp;');
+      L.push('  void n; void hvp; void theta; void grad;');
       L.push('  out.fill(0);');
       terms.forEach((t, ti) => {
-        const fb = new Bindings([t.field], varying);
+        const fb = new Bindings([t.field], varying, `v${ti}_`);
         L.push(`  // term ${ti + 1}: ${comment(toText(t.weight))} · ${t.kind === 'hvp' ? 'H·' : ''}(${comment(toText(t.field))})`);
         L.push(`  const v${ti} = new Float64Array(theta.length);`);
         L.push('  {');
@@ -205,7 +226,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
         L.push('    }');
         L.push('  }');
         L.push(`  const hv${ti} = ${t.kind === 'hvp' ? `hvp(v${ti})` : `v${ti}`};`);
-        const wb = new Bindings([t.weight], varying);
+        const wb = new Bindings([t.weight], varying, `w${ti}_`);
         L.push('  {');
         L.push(...wb.declare(wb.hoisted, '    '));
         L.push('    for (let i = 0; i < theta.length; i++) {');
@@ -282,5 +303,15 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
     exportsList.push('penalty', 'penaltyWeight');
   }
   if (!ts) L.push(`return { ${exportsList.join(', ')} };`);
-  return `${L.join('\n')}\n`;
+  // prune each function (from a line starting with `function`/`export function` to its closing brace)
+  const pruned: string[] = [];
+  let current: string[] | undefined;
+  for (const line of L) {
+    if (/^(export )?function /.test(line)) current = [line];
+    else if (current) {
+      current.push(line);
+      if (line === '}') { pruned.push(...pruneUnused(current)); current = undefined; }
+    } else pruned.push(line);
+  }
+  return `${pruned.join('\n')}\n`;
 }
