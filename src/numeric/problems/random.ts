@@ -1,0 +1,54 @@
+/**
+ * Seeded randomness for the test problems: a mulberry32 stream and Box–Muller normals.
+ * The problems never call Math.random, so data, teachers and starting points are
+ * deterministic in their seeds on every platform (mulberry32 uses only 32-bit integer ops).
+ */
+
+/** mulberry32: a 32-bit state PRNG returning uniforms in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A seeded stream of uniforms and standard normals. */
+export interface Rng {
+  /** Uniform in [0, 1). */
+  uniform(): number;
+  /** Uniform in [lo, hi). */
+  between(lo: number, hi: number): number;
+  /** Standard normal N(0, 1). */
+  normal(): number;
+}
+
+/** Two seeds (a problem's and a purpose's) mixed into one 32-bit seed, so streams differ. */
+export function mixSeed(seed: number, salt: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(salt >>> 0, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+export function createRng(seed: number): Rng {
+  const u = mulberry32(seed);
+  let spare = NaN; // Box–Muller makes normals in pairs; the second waits here
+  return {
+    uniform: u,
+    between: (lo, hi) => lo + (hi - lo) * u(),
+    normal() {
+      if (!Number.isNaN(spare)) {
+        const z = spare;
+        spare = NaN;
+        return z;
+      }
+      // (r cos φ, r sin φ) with r = √(−2 ln U₁), φ = 2πU₂ are independent N(0, 1); 1 − U₁ ∈ (0, 1] avoids ln 0.
+      const r = Math.sqrt(-2 * Math.log(1 - u())), phi = 2 * Math.PI * u();
+      spare = r * Math.sin(phi);
+      return r * Math.cos(phi);
+    },
+  };
+}
