@@ -1,0 +1,4 @@
+/** `memloss/numeric`: generated optimizers compiled in memory and the test problems. */
+export { loadOptimizer } from './compile.js';
+export { PROBLEMS, problemNames } from './problems/index.js';
+export type { Hvp, Hyper, OptimizerModule, OptimizerState, Problem } from './types.js';
