@@ -1,7 +1,8 @@
 /**
- * The command line. It only wires stages: read file → parseRule → derive → emit → write.
- * Exit codes: 0 success, 1 rule error or unreadable/unwritable file, 2 usage error,
- * 3 internal error (a bug in memloss). Nothing here reads stdin.
+ * The command line. It only wires stages: read file → parseRule → derive → emit → write
+ * (and for `validate`: → compiled optimizer → numeric runs → table, JSON, plot).
+ * Exit codes: 0 success, 1 rule error, unreadable/unwritable file or failed validation,
+ * 2 usage error, 3 internal error (a bug in memloss). Nothing here reads stdin.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
@@ -16,6 +17,13 @@ import { emitJson } from './emit/json.js';
 import { emitLatex } from './emit/latex.js';
 import { emitHtml } from './emit/html.js';
 import { emitMarkdown } from './emit/markdown.js';
+import { loadOptimizer } from './numeric/compile.js';
+import { PROBLEMS, problemNames } from './numeric/problems/index.js';
+import { progressBar } from './numeric/progress.js';
+import {
+  formatValidation, ruleFacts, runValidation, validationJson, validationParams,
+  type ParamChoice, type ValidationResult,
+} from './numeric/validate.js';
 
 type Emitter = (d: Derivation, regime: Regime) => string;
 
@@ -62,6 +70,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return guarded(() => deriveCommand(parsed));
     case 'build':
       return guarded(() => buildCommand(parsed));
+    case 'validate':
+      return guarded(() => validateCommand(parsed));
   }
 }
 
@@ -69,15 +79,30 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; output?: string }
 interface BuildArgs { kind: 'build'; rules: string; out: string; check: boolean }
+interface ValidateArgs {
+  kind: 'validate'; rule: string; problems: string[]; hs: number[]; horizon: number;
+  set: Record<string, number>; seed: number; plot?: string; json: boolean;
+}
 type Parsed =
   | DeriveArgs
   | BuildArgs
+  | ValidateArgs
   | { kind: 'usage'; message: string; command?: string }
   | { kind: 'shown'; text: string }; // --help or --version
 
 /** `--limit a --limit b,c,a` → ['a', 'b', 'c']. */
 const splitList = (v: unknown): string[] =>
   [...new Set([v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean))];
+
+/** The step sizes validate runs by default (see docs/validate.md). */
+const DEFAULT_HS = '0.02,0.01,0.005,0.0025';
+
+/**
+ * `--h` is validate's step-size list, but yargs reads `--h` as `-h` (help); within validate it
+ * is renamed to `--step-sizes` before parsing, and `-h` keeps meaning help.
+ */
+const renameH = (argv: readonly string[]): string[] =>
+  argv[0] !== 'validate' ? [...argv] : argv.map((a) => (a === '--h' ? '--step-sizes' : a.startsWith('--h=') ? `--step-sizes=${a.slice(4)}` : a));
 
 async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   let failure: string | undefined;
@@ -106,7 +131,27 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .option('out', { type: 'string', default: 'derivations', requiresArg: true, describe: 'output folder' })
         .option('check', { type: 'boolean', default: false, describe: 'write nothing; exit 1 naming every stale, missing or extra file' }),
     )
-    .demandCommand(1, 'give a command: derive or build')
+    .command('validate <rule>', 'measure the O(h²) claim: the optimizer against its memoryless iteration at several step sizes', (y) =>
+      y
+        .positional('rule', { type: 'string', describe: 'rule file, e.g. rules/adamw.rule' })
+        .option('problem', {
+          type: 'string', default: 'quartic', requiresArg: true,
+          describe: `test problems, a comma list of ${problemNames().join(', ')} or all`,
+        })
+        .option('step-sizes', { type: 'string', default: DEFAULT_HS, requiresArg: true, describe: 'step sizes h, a comma list (also written --h LIST)' })
+        .option('horizon', { type: 'number', default: 2, requiresArg: true, describe: 'time horizon T: round(T/h) steps per step size' })
+        .option('set', {
+          type: 'string', requiresArg: true, coerce: splitList,
+          describe: 'parameter values over the validation defaults (repeatable, or a comma list: beta=0.9,eps=1e-3)',
+        })
+        .option('seed', { type: 'number', default: 1, requiresArg: true, describe: 'seed of the problem data and the starting point' })
+        .option('plot', { type: 'string', requiresArg: true, describe: 'write an SVG plot of the gaps against h to FILE' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
+        .example('memloss validate rules/heavy-ball.rule', 'on the quartic, default step sizes')
+        .example('memloss validate rules/adamw.rule --problem all --plot gaps.svg', 'on every problem, with a plot')
+        .example('memloss validate rules/adam.rule --set beta1=0.9,beta2=0.999 --h 0.001,0.0005,0.00025', 'at the usual parameters, smaller steps'),
+    )
+    .demandCommand(1, 'give a command: derive, build or validate')
     .strict()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .help()
@@ -117,11 +162,11 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
       failure ??= msg ?? e?.message ?? 'invalid arguments';
     });
 
-  const a = (await parser.parseAsync([...argv], {}, (_e: unknown, _a: unknown, output: string) => {
+  const a = (await parser.parseAsync(renameH(argv), {}, (_e: unknown, _a: unknown, output: string) => {
     shown = output;
   })) as Record<string, unknown> & { _: (string | number)[] };
   const first = a._[0];
-  const command = first === 'derive' || first === 'build' ? first : undefined;
+  const command = first === 'derive' || first === 'build' || first === 'validate' ? first : undefined;
   if (failure !== undefined) return { kind: 'usage', message: failure, command };
   if (shown || a['help'] || a['version']) return { kind: 'shown', text: shown };
   if (command === 'derive') {
@@ -135,7 +180,35 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
     };
   }
   if (command === 'build') return { kind: 'build', rules: String(a['rules']), out: String(a['out']), check: Boolean(a['check']) };
-  return { kind: 'usage', message: 'give a command: derive or build' };
+  if (command === 'validate') return validateArgs(a);
+  return { kind: 'usage', message: 'give a command: derive, build or validate' };
+}
+
+/** Checks validate's option values; every mistake is a usage error (exit 2). */
+function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage'; message: string; command: string } {
+  const usage = (message: string) => ({ kind: 'usage' as const, message, command: 'validate' });
+  const known = problemNames();
+  const problems = splitList(a['problem']).flatMap((p) => (p === 'all' ? known : [p]));
+  const unknown = problems.find((p) => !Object.hasOwn(PROBLEMS, p));
+  if (unknown !== undefined) return usage(`unknown problem '${unknown}'; choose from ${known.join(', ')} or all`);
+  const hs = splitList(a['step-sizes']).map(Number);
+  if (hs.some((h) => !(h > 0 && Number.isFinite(h)))) return usage(`--h takes positive numbers, got '${String(a['step-sizes'])}'`);
+  if (new Set(hs).size < 2) return usage('--h needs at least two different step sizes');
+  const horizon = Number(a['horizon']);
+  if (!(horizon > 0 && Number.isFinite(horizon))) return usage(`--horizon takes a positive number, got '${String(a['horizon'])}'`);
+  const tooLong = hs.find((h) => Math.round(horizon / h) < 1);
+  if (tooLong !== undefined) return usage(`step size ${tooLong} is longer than the horizon ${horizon}`);
+  const seed = Number(a['seed']);
+  if (!Number.isInteger(seed)) return usage(`--seed takes an integer, got '${String(a['seed'])}'`);
+  const set: Record<string, number> = {};
+  for (const item of (a['set'] as string[] | undefined) ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/.exec(item);
+    const value = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(value)) return usage(`--set takes name=value with a number, got '${item}'`);
+    set[m[1]!] = value;
+  }
+  const plot = a['plot'] as string | undefined;
+  return { kind: 'validate', rule: String(a['rule']), problems: [...new Set(problems)], hs, horizon, set, seed, ...(plot !== undefined ? { plot } : {}), json: Boolean(a['json']) };
 }
 
 function packageVersion(): string {
@@ -293,3 +366,71 @@ function buildCommand(args: BuildArgs): number {
   return code;
 }
 
+
+// ---- validate --------------------------------------------------------------------------
+
+/** How a parameter value was chosen, for the line printed above the tables. */
+function describeParam(p: ParamChoice): string {
+  switch (p.source) {
+    case 'default': return `${p.name} = ${p.value}`;
+    case 'set': return `${p.name} = ${p.value} (--set)`;
+    case 'raised': return `${p.name} = ${p.value} (raised from ${p.default}: smooth on the scale of a step)`;
+    case 'shortened': return `${p.name} = ${Number(p.value.toPrecision(4))} (from ${p.default}: memory shortened)`;
+  }
+}
+
+async function validateCommand(args: ValidateArgs): Promise<number> {
+  const rule = parseRule(readText(args.rule), args.rule);
+  for (const [name, value] of Object.entries(args.set)) {
+    const p = rule.params.find((q) => q.name === name);
+    if (!p) {
+      const names = rule.params.map((q) => q.name);
+      err(`memloss: --set: ${rule.name} has no parameter '${name}'${names.length ? `; its parameters are ${names.join(', ')}` : ''}\n`);
+      err(`Run 'memloss validate --help' for usage.\n`);
+      return EXIT.usage;
+    }
+    const { lo, hi, loOpen, hiOpen, text } = p.domain;
+    if (value < lo || value > hi || (loOpen && value === lo) || (hiOpen && value === hi)) {
+      err(`memloss: --set: ${name} = ${value} lies outside its domain ${text}\n`);
+      return EXIT.usage;
+    }
+  }
+  const d = derive(rule, { exactN: true });
+  if (!d.exactN || 'unavailable' in d.exactN)
+    throw new CliError(`validate needs the exact finite-n form of ${rule.name}, and it has none: ${d.exactN ? d.exactN.unavailable : 'not derived'}`);
+  const module = loadOptimizer(rule, d);
+  const params = validationParams(rule, d, args.hs, args.set);
+  const hyper = Object.fromEntries(params.map((p) => [p.name, p.value]));
+  const facts = ruleFacts(rule, d, hyper);
+
+  if (!args.json) {
+    out(`${rule.name} (${args.rule}): the optimizer against its memoryless iteration, horizon ${args.horizon}, seed ${args.seed}\n`);
+    if (params.length) out(`parameters: ${params.map(describeParam).join(', ')}\n`);
+    if (facts.signOnMemoryPath !== undefined)
+      out(`note: exact sign lies on the memory path, so M vanishes almost everywhere; the memoryless iteration matches the optimizer only until a momentum coordinate changes sign, and order 2 cannot show after that\n`);
+  }
+  const bar = progressBar(process.stderr);
+  const results: ValidationResult[] = [];
+  for (const name of args.problems) {
+    const problem = PROBLEMS[name]!({ seed: args.seed });
+    const r = runValidation({
+      module, problem, hs: args.hs, horizon: args.horizon, hyper, seed: args.seed, facts,
+      onProgress: (done, total) => bar.update(done, total, name),
+    });
+    bar.done();
+    results.push(r);
+    if (!args.json) out(`\n${formatValidation(r)}`);
+  }
+  if (args.plot !== undefined) {
+    const { renderPlot } = await import('./numeric/plot.js');
+    writeText(args.plot, await renderPlot(results, `${rule.name}: max gap against h`));
+    if (!args.json) out(`\nplot written to ${args.plot}\n`);
+  }
+  const ok = results.every((r) => r.verdict.ok);
+  if (args.json)
+    out(validationJson({ rule: rule.name, file: args.rule, horizon: args.horizon, seed: args.seed, stepSizes: args.hs, parameters: params, notes: d.notes, ok, results }));
+  for (const r of results) if (!r.verdict.ok) err(`memloss: validation failed on ${r.problem}: ${r.verdict.reason}\n`);
+  // non-finite closed forms are a bug in memloss, not a property of the rule
+  if (results.some((r) => r.verdict.diagnosis === 'non-finite-form')) return EXIT.internal;
+  return ok ? EXIT.ok : EXIT.ruleError;
+}
