@@ -330,9 +330,10 @@ export function judge(r: Measured, facts: RuleFacts | undefined, scale: number):
   const smallest = r.runs[r.runs.length - 1]!;
   const mHasNoEffect = !facts?.mVanishes && r.runs.every((run) => Math.abs(run.gap.exact - run.gap.none) <= 1e-9 * run.gap.none);
   const lateStart = smallest.firstGapStep.exact !== null && smallest.firstGapStep.exact * smallest.h > 0.05 * r.horizon;
-  const crossed = r.crossings.filter((c) => c.array !== 'g' || facts?.readsAbsOrSign || (facts?.smoothingParams.length ?? 0) > 0);
-  const sensitive = facts?.readsAbsOrSign || (facts?.smoothingParams.length ?? 0) > 0;
-  if (mHasNoEffect || lateStart || (sensitive && crossed.length > 0)) {
+  // a coordinate of g or of a state crossing zero matters only where abs, sign or a small ε sits
+  const sensitive = Boolean(facts?.readsAbsOrSign) || (facts?.smoothingParams.length ?? 0) > 0;
+  const crossed = sensitive ? r.crossings : [];
+  if (mHasNoEffect || lateStart || crossed.length > 0) {
     const where = crossed.length
       ? `; ${crossed.map((c) => `${c.coordinates} coordinate${c.coordinates === 1 ? '' : 's'} of ${c.array} changed sign (first at t = ${fmt(c.firstTime, 3)})`).join(', ')}`
       : '';

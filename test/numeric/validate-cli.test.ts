@@ -128,3 +128,28 @@ describe('memloss validate', () => {
     expect(top.stdout).toContain('validate <rule>');
   });
 });
+
+describe('docs/validate.md', () => {
+  const doc = readFileSync('docs/validate.md', 'utf8');
+  /** Timings differ from run to run. */
+  const untimed = (text: string) => text.replace(/, \d+\.\d\d s\)/g, ', … s)');
+
+  it('the worked example is what the command prints', async () => {
+    const block = /```\n\$ memloss (validate [^\n]*)\n([\s\S]*?)```/.exec(doc)!;
+    const args = block[1]!.split(' ');
+    const plot = join(tmp, 'heavy-ball-gaps.svg');
+    const r = await capture(() => main(args.map((a) => (a === 'heavy-ball-gaps.svg' ? plot : a))));
+    expect(r.code).toBe(0);
+    expect(untimed(r.stdout.replace(plot, 'heavy-ball-gaps.svg'))).toBe(untimed(block[2]!));
+  });
+
+  it('the slopes it quotes for heavy-ball at β = 0.9', async () => {
+    expect(doc).toContain('passes with slope 1.89');
+    const small = await capture(() => main(['validate', 'rules/heavy-ball.rule', '--set', 'beta=0.9', '--h', '0.0005,0.00025,0.000125,0.0000625']));
+    expect(small.code).toBe(0);
+    expect(small.stdout).toContain('ok: slope with exact M 1.89 ≥ 1.8');
+    expect(doc).toContain('(slope 0.76, "h too large")');
+    const large = await capture(() => main(['validate', 'rules/heavy-ball.rule', '--set', 'beta=0.9']));
+    expect(large.stderr).toContain('slope with exact M 0.76 < 1.8: likely h too large');
+  });
+});
