@@ -210,14 +210,16 @@ function runStepSize(
     const out = new Float64Array(dim);
     return { variant, theta: t, grad: new Float64Array(dim), hvp: (v: Float64Array) => problem.hvp(t, v, out), gap: 0, firstGapStep: null, nonFinite: null };
   });
-  const signs = trackCrossings ? new SignTracker(dim, ['g', ...Object.keys(state.arrays).sort()]) : undefined;
+  const stateNames = Object.keys(state.arrays).sort();
+  const signs = trackCrossings ? new SignTracker(dim, ['g', ...stateNames]) : undefined;
+  const failed = (tr: Memoryless) => tr.gap === Infinity;
 
   for (let n = 0; n < steps; n++) {
     // the true optimizer: θₙ₊₁ from θₙ and the state (the history)
     problem.grad(theta, grad);
     if (signs) signs.observe('g', grad, n * h);
     module.step(theta, grad, state, h, hyper);
-    if (signs) for (const name of Object.keys(state.arrays)) signs.observe(name, state.arrays[name]!, (n + 1) * h);
+    if (signs) for (const name of stateNames) signs.observe(name, state.arrays[name]!, (n + 1) * h);
     // the memoryless iterations: θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M(θ̃ₙ))
     for (const tr of tracks) {
       const t = tr.theta;
@@ -245,7 +247,7 @@ function runStepSize(
       if (tr.firstGapStep === null && !(gap <= floor)) tr.firstGapStep = n + 1;
     }
     progress.tick();
-    if (tracks.every((tr) => tr.gap === Infinity)) {
+    if (tracks.every(failed)) {
       for (let rest = n + 1; rest < steps; rest++) progress.tick();
       break;
     }
