@@ -12,7 +12,7 @@ import type { Expr } from '../ir/expr.js';
 import type { CorrectionTerm, RegimeResult, UnrolledState } from './types.js';
 import { applyDomains, collectBy, factorCommon, normalForm } from './simplify.js';
 import { fromDomain } from '../ir/intervals.js';
-import { decompose } from './exp-poly.js';
+import { decompose, splitIndexPowers } from './exp-poly.js';
 import { checkIdentity, type SampleSpace } from './check.js';
 import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
 
@@ -97,7 +97,10 @@ export function deriveRegime(ctx: UnrollContext): RegimeResult {
       const bases = decompose(lag, K);
       if ('reason' in bases) throw new NoClosedForm(`lag weight: ${bases.reason}`);
       for (const b of bases) {
-        const phi = E.mul(E.pow(k, E.num(b.degree)), E.pow(b.rate, k));
+        // the coefficient's index powers (βⁿ) travel with the lag basis ((1/β)ᵏ), so that
+        // their product, bounded, is what the code evaluates (not β⁻ⁿ overflowing alone)
+        const [indexPart, weight] = splitIndexPowers(b.coef);
+        const phi = E.mul(indexPart, E.pow(k, E.num(b.degree)), E.pow(b.rate, k));
         const R = un.sum('Σ_{k=n−s}^{n} (lag basis)', phi, K, E.sub(n, s), n);
         let V: Expr;
         try {
@@ -108,7 +111,7 @@ export function deriveRegime(ctx: UnrollContext): RegimeResult {
           V = E.sum('s', E.ZERO, E.sub(n, E.ONE), publish(E.mul(R, Fs)));
           ctx.notes.add('in the exact-n regime the sum over past updates F⁽ˢ⁾ has no closed form here and is kept as a finite sum over s');
         }
-        terms.push(...splitField(kind, b.coef, V));
+        terms.push(...splitField(kind, weight, V));
       }
     }
   }

@@ -111,8 +111,39 @@ export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined
     if (mayBeOne(rb)) ctx.assume(`${show(rate)} ≠ 1`);
     const Qc = antidifference(degree, rate);
     const upper = hi ? E.mul(E.pow(rate, E.add(hi, E.ONE)), polyAt(Qc, E.add(hi, E.ONE))) : E.ZERO;
-    // the scalar Σ t^m r^t is simplified on its own, before it meets the (large) coefficient
-    out.push(E.mul(coef, normalForm(E.sub(upper, E.mul(E.pow(rate, lo), polyAt(Qc, lo))))));
+    // the scalar Σ t^m r^t is simplified on its own, before it meets the (large) coefficient;
+    // the coefficient's index powers go inside, so β^(2n)·(β₂/β²)^n merges to β₂^n instead of
+    // overflowing and underflowing separately in float64
+    const [indexPart, rest] = splitIndexPowers(coef);
+    out.push(E.mul(rest, normalForm(E.mul(indexPart, E.sub(upper, E.mul(E.pow(rate, lo), polyAt(Qc, lo)))))));
   }
   return E.add(...out);
+}
+
+/**
+ * coef = indexPart·rest, where indexPart holds the powers with an index in the exponent (βⁿ,
+ * β^(J−u)) common to every term of coef: β^(n+2)·x − β^(n+3)·y = βⁿ·(β²x − β³y).
+ */
+export function splitIndexPowers(coef: Expr): [Expr, Expr] {
+  const readsIndex = (f: Expr) => f.kind === 'pow' && [...E.freeSymbols(f.exp)].some((x) => E.INDEX_SYMBOLS.has(x));
+  const expanded = expand(coef);
+  const terms = expanded.kind === 'add' ? expanded.terms : [expanded];
+  // the index part of each power: β^(c + n) → (β, n)
+  const indexPowers = (t: Expr): Map<Expr, Expr> => {
+    const out = new Map<Expr, Expr>();
+    for (const f of t.kind === 'mul' ? t.factors : [t]) {
+      if (!readsIndex(f) || f.kind !== 'pow') continue;
+      const parts = f.exp.kind === 'add' ? f.exp.terms : [f.exp];
+      out.set(f.base, E.add(...parts.filter((x) => x.kind !== 'num')));
+    }
+    return out;
+  };
+  let common = indexPowers(terms[0]!);
+  for (const t of terms.slice(1)) {
+    const here = indexPowers(t);
+    common = new Map([...common].filter(([b, e]) => here.get(b) === e));
+  }
+  if (common.size === 0) return [E.ONE, coef];
+  const indexPart = E.mul(...[...common].map(([b, e]) => E.pow(b, e)));
+  return [indexPart, expand(E.mul(E.pow(indexPart, E.MINUS_ONE), coef))];
 }

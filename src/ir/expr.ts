@@ -273,7 +273,8 @@ export function pow(base: Expr, exp: Expr): Expr {
     if (isEvenInteger(base.exp) && exp.kind === 'num') return pow(call('abs', base.base), mul(base.exp, exp));
   }
   if (base.kind === 'mul') {
-    if (isIntegerNum(exp)) return mul(...base.factors.map((f) => pow(f, exp)));
+    // (x·y)^k = x^k·y^k for integer k, and k may be a step index: (β₂/β₁²)ⁿ = β₂ⁿ·β₁⁻²ⁿ
+    if (isIntegerNum(exp) || isIntegerValued(exp)) return mul(...base.factors.map((f) => pow(f, exp)));
     const c = base.factors[0]!;
     if (c.kind === 'num' && Q.cmp(c.value, Q.ZERO) > 0) {
       // (c·X)^e = c^e·X^e for c > 0
