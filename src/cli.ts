@@ -17,6 +17,7 @@ import { emitJson } from './emit/json.js';
 import { emitLatex } from './emit/latex.js';
 import { emitHtml } from './emit/html.js';
 import { emitMarkdown } from './emit/markdown.js';
+import { emitTs } from './emit/ts.js';
 import { loadOptimizer } from './numeric/compile.js';
 import { PROBLEMS, problemNames } from './numeric/problems/index.js';
 import { progressBar } from './numeric/progress.js';
@@ -26,6 +27,11 @@ import {
 } from './numeric/validate.js';
 
 type Emitter = (d: Derivation, regime: Regime) => string;
+
+/** Code targets of `memloss codegen` (WebAssembly and WGSL are planned). */
+const CODE_TARGETS = { ts: emitTs } as const;
+const TARGETS = Object.keys(CODE_TARGETS) as (keyof typeof CODE_TARGETS)[];
+type Target = keyof typeof CODE_TARGETS;
 
 const FORMATS = ['text', 'json', 'latex', 'html', 'md'] as const;
 type Format = (typeof FORMATS)[number];
@@ -72,6 +78,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return guarded(() => buildCommand(parsed));
     case 'validate':
       return guarded(() => validateCommand(parsed));
+    case 'codegen':
+      return guarded(() => codegenCommand(parsed));
   }
 }
 
@@ -79,6 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; output?: string }
 interface BuildArgs { kind: 'build'; rules: string; out: string; check: boolean }
+interface CodegenArgs { kind: 'codegen'; rule: string; target: Target; output?: string }
 interface ValidateArgs {
   kind: 'validate'; rule: string; problems: string[]; hs: number[]; horizon: number;
   set: Record<string, number>; seed: number; plot?: string; json: boolean;
@@ -86,6 +95,7 @@ interface ValidateArgs {
 type Parsed =
   | DeriveArgs
   | BuildArgs
+  | CodegenArgs
   | ValidateArgs
   | { kind: 'usage'; message: string; command?: string }
   | { kind: 'shown'; text: string }; // --help or --version
@@ -125,11 +135,18 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .example('memloss derive rules/adam.rule --limit eps', 'M for Adam in the limit eps → 0')
         .example('memloss derive rules/adamw.rule --format latex', 'as a LaTeX document'),
     )
-    .command('build', 'derive every rules/*.rule into derivations/<name>/ (json, tex, html)', (y) =>
+    .command('build', 'derive every rules/*.rule into derivations/<name>/ (json, tex, html, and the <name>.ts module)', (y) =>
       y
         .option('rules', { type: 'string', default: 'rules', requiresArg: true, describe: 'folder of *.rule files (subfolders are skipped)' })
         .option('out', { type: 'string', default: 'derivations', requiresArg: true, describe: 'output folder' })
         .option('check', { type: 'boolean', default: false, describe: 'write nothing; exit 1 naming every stale, missing or extra file' }),
+    )
+    .command('codegen <rule>', 'generate the optimizer module of one rule file (the true optimizer and its memoryless approximation)', (y) =>
+      y
+        .positional('rule', { type: 'string', describe: 'rule file' })
+        .option('target', { choices: TARGETS, default: 'ts' as Target, describe: 'code target' })
+        .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write to FILE instead of stdout' })
+        .example('memloss codegen my.rule --target ts -o my.ts', 'a standalone TypeScript module (docs/generated-code.md)'),
     )
     .command('validate <rule>', 'measure the O(h²) claim: the optimizer against its memoryless iteration at several step sizes', (y) =>
       y
@@ -151,7 +168,7 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .example('memloss validate rules/adamw.rule --problem all --plot gaps.svg', 'on every problem, with a plot')
         .example('memloss validate rules/adam.rule --set beta1=0.9,beta2=0.999 --h 0.001,0.0005,0.00025', 'at the usual parameters, smaller steps'),
     )
-    .demandCommand(1, 'give a command: derive, build or validate')
+    .demandCommand(1, 'give a command: derive, build, codegen or validate')
     .strict()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .help()
@@ -166,7 +183,7 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
     shown = output;
   })) as Record<string, unknown> & { _: (string | number)[] };
   const first = a._[0];
-  const command = first === 'derive' || first === 'build' || first === 'validate' ? first : undefined;
+  const command = first === 'derive' || first === 'build' || first === 'codegen' || first === 'validate' ? first : undefined;
   if (failure !== undefined) return { kind: 'usage', message: failure, command };
   if (shown || a['help'] || a['version']) return { kind: 'shown', text: shown };
   if (command === 'derive') {
@@ -181,7 +198,8 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   }
   if (command === 'build') return { kind: 'build', rules: String(a['rules']), out: String(a['out']), check: Boolean(a['check']) };
   if (command === 'validate') return validateArgs(a);
-  return { kind: 'usage', message: 'give a command: derive, build or validate' };
+  if (command === 'codegen') return { kind: 'codegen', rule: String(a['rule']), target: a['target'] as Target, output: a['output'] as string | undefined };
+  return { kind: 'usage', message: 'give a command: derive, build, codegen or validate' };
 }
 
 /** Checks validate's option values; every mistake is a usage error (exit 2). */
@@ -323,8 +341,11 @@ function buildCommand(args: BuildArgs): number {
     const path = join(args.rules, `${name}.rule`);
     const t0 = performance.now();
     try {
-      const d = derive(parseRule(readText(path), path));
+      const rule = parseRule(readText(path), path);
+      // exact-n too: the generated module's direction and correction with n need it
+      const d = derive(rule, { exactN: true });
       for (const [target, emit] of BUILD_FILES) expected.set(`${name}/${target}`, withFinalNewline(emit(d, 'asymptotic')));
+      expected.set(`${name}/${name}.ts`, emitTs(rule, d));
       out(`${name}: ${Math.round(performance.now() - t0)} ms\n`);
     } catch (e) {
       failed.add(name);
@@ -366,6 +387,16 @@ function buildCommand(args: BuildArgs): number {
   return code;
 }
 
+
+// ---- codegen ----------------------------------------------------------------------------
+
+function codegenCommand(args: CodegenArgs): number {
+  const rule = parseRule(readText(args.rule), args.rule);
+  const text = CODE_TARGETS[args.target](rule, derive(rule, { exactN: true }));
+  if (args.output !== undefined) writeText(args.output, text);
+  else out(text);
+  return EXIT.ok;
+}
 
 // ---- validate --------------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ const stage = vi.hoisted(() => {
   /** Each stand-in emitter prints its format, the rule, the regime and the limits. */
   const emitter = (format: string) => (d: { rule: { name: string }; limits: readonly string[] }, regime: string) =>
     `${format} ${d.rule.name} ${regime} [${d.limits.join(',')}]`;
-  return { derive, emitter };
+  /** The stand-in code generator prints the rule's name. */
+  const emitTs = (r: { name: string }) => `// module of ${r.name}\n`;
+  return { derive, emitter, emitTs };
 });
 
 vi.mock('../src/derive/index.js', () => ({ derive: vi.fn(stage.derive) }));
@@ -29,6 +31,7 @@ vi.mock('../src/emit/json.js', () => ({ emitJson: stage.emitter('json') }));
 vi.mock('../src/emit/latex.js', () => ({ emitLatex: stage.emitter('latex') }));
 vi.mock('../src/emit/html.js', () => ({ emitHtml: stage.emitter('html') }));
 vi.mock('../src/emit/markdown.js', () => ({ emitMarkdown: stage.emitter('md') }));
+vi.mock('../src/emit/ts.js', () => ({ emitTs: stage.emitTs }));
 
 const { derive } = await import('../src/derive/index.js');
 const deriveMock = vi.mocked(derive);
@@ -138,18 +141,20 @@ describe('build', () => {
   const build = (d: { rules: string; out: string }, ...more: string[]) =>
     capture(() => main(['build', '--rules', d.rules, '--out', d.out, ...more]));
 
-  it('writes json, tex and html per top-level rule, in sorted order, asymptotic', async () => {
+  it('writes json, tex, html and the module per top-level rule, in sorted order, asymptotic', async () => {
     const d = setup();
     const r = await build(d);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(lines(r.stdout).map((l) => l.replace(/\d+ ms$/, 'N ms'))).toEqual(['alpha: N ms', 'zeta: N ms']);
     expect(files(d.out)).toEqual([
-      'alpha', 'alpha/derivation.html', 'alpha/derivation.json', 'alpha/derivation.tex',
-      'zeta', 'zeta/derivation.html', 'zeta/derivation.json', 'zeta/derivation.tex',
+      'alpha', 'alpha/alpha.ts', 'alpha/derivation.html', 'alpha/derivation.json', 'alpha/derivation.tex',
+      'zeta', 'zeta/derivation.html', 'zeta/derivation.json', 'zeta/derivation.tex', 'zeta/zeta.ts',
     ]);
     expect(readFileSync(join(d.out, 'zeta', 'derivation.tex'), 'utf8')).toBe('latex Zeta asymptotic []\n');
-    expect(deriveMock.mock.calls.map((c) => [c[0].name, c[1]])).toEqual([['Alpha', undefined], ['Zeta', undefined]]);
+    // exact-n too: the generated module needs it
+    expect(deriveMock.mock.calls.map((c) => [c[0].name, c[1]])).toEqual([['Alpha', { exactN: true }], ['Zeta', { exactN: true }]]);
+    expect(readFileSync(join(d.out, 'zeta', 'zeta.ts'), 'utf8')).toBe('// module of Zeta\n');
   });
 
   it('--check passes on a fresh build and writes nothing', async () => {
