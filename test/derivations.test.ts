@@ -11,7 +11,7 @@ import { oracleCorrection } from '../src/numeric/oracle.js';
 import { loadOptimizer } from '../src/numeric/compile.js';
 import { derive } from '../src/derive/index.js';
 import { capture } from './capture.js';
-import { loadRule, maxRelDiff, mulberry32, paramEnv, randomInstance, type Instance } from './derive/helpers.js';
+import { loadRule, maxRelDiff, mulberry32, randomInstance, randomParams, type Instance } from './derive/helpers.js';
 
 const math = mathjsWithSumOver();
 const names = readdirSync('rules').filter((f) => f.endsWith('.rule')).map((f) => f.slice(0, -5)).sort();
@@ -44,13 +44,7 @@ describe('derivations/', () => {
     const json = JSON.parse(readFileSync(`derivations/${name}/derivation.json`, 'utf8'));
     const rule = loadRule(`rules/${name}.rule`);
     const rand = mulberry32(name.length * 31 + 7);
-    // decays ≤ 0.7 put n = 400 far past the burn-in; ε-like parameters O(0.1) keep the update smooth
-    const over: Record<string, number> = {};
-    for (const p of rule.params) {
-      if (p.domain.lo === 0 && p.domain.hi === 1) over[p.name] = 0.1 + 0.6 * rand();
-      else if (p.domain.lo >= 0 && p.domain.hi === Infinity) over[p.name] = 0.05 + 0.3 * rand();
-    }
-    const env = paramEnv(rule, over);
+    const env = randomParams(rule, rand);
     const inst = randomInstance(rand);
     const oracle = oracleCorrection({ rule, params: env, ...inst, n: 400 });
     const fromJson = correctionFromJson(json.regimes.asymptotic.M, inst, env);

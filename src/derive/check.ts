@@ -9,18 +9,10 @@ import { evaluateWithError } from '../ir/eval.js';
 import { InternalError } from '../ir/diagnostics.js';
 import type { Domain } from '../ir/rule.js';
 import { INDEX_SYMBOLS } from '../ir/intervals.js';
+import { mulberry32 } from '../ir/random.js';
 
-/** A deterministic PRNG (mulberry32), so checks and outputs are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG, so checks and outputs are reproducible. */
+export const prng = mulberry32;
 
 export interface SampleSpace {
   readonly domains: ReadonlyMap<string, Domain>;

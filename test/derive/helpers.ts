@@ -5,17 +5,9 @@ import type { Rule } from '../../src/ir/rule.js';
 import { evaluate } from '../../src/ir/eval.js';
 import type { CorrectionTerm } from '../../src/derive/types.js';
 import type { Expr } from '../../src/ir/expr.js';
+import { mulberry32 } from '../../src/ir/random.js';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export const loadRule = (file: string): Rule => parseRule(readFileSync(file, 'utf8'), file);
 
@@ -64,4 +56,19 @@ export function maxRelDiff(a: Float64Array, b: Float64Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m / Math.max(scale, 1e-300);
+}
+
+/**
+ * Random parameters inside the domains for oracle comparisons: memory coefficients ≤ 0.7, so
+ * that n = 400 is far past the burn-in (0.7⁴⁰⁰ ≈ 1e-62), and ε-like parameters O(0.1), so the
+ * update is smooth on the scale of the random gradients.
+ */
+export function randomParams(rule: Rule, rand: () => number): Record<string, number> {
+  const over: Record<string, number> = {};
+  for (const p of rule.params) {
+    const { lo, hi } = p.domain;
+    if (lo === 0 && hi === 1) over[p.name] = 0.1 + 0.6 * rand();
+    else if (lo >= 0 && hi === Infinity) over[p.name] = 0.05 + 0.3 * rand();
+  }
+  return paramEnv(rule, over);
 }

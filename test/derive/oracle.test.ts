@@ -7,25 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { derive } from '../../src/derive/index.js';
 import { oracleCorrection, oracleDirection } from '../../src/numeric/oracle.js';
-import { evalCorrection, field, loadRule, maxRelDiff, mulberry32, paramEnv, randomInstance } from './helpers.js';
-import type { Rule } from '../../src/ir/rule.js';
+import { evalCorrection, field, loadRule, maxRelDiff, mulberry32, randomInstance, randomParams } from './helpers.js';
 
 const RULES = readdirSync('rules').filter((f) => f.endsWith('.rule')).sort();
 
-/**
- * Random parameters inside the domains. Memory coefficients stay ≤ 0.7 so that n = 400 is
- * far past the burn-in (0.7⁴⁰⁰ ≈ 1e-62); ε-like parameters are O(0.1) so the update is smooth
- * on the scale of the random gradients.
- */
-function randomParams(rule: Rule, rand: () => number): Record<string, number> {
-  const over: Record<string, number> = {};
-  for (const p of rule.params) {
-    const { lo, hi } = p.domain;
-    if (lo === 0 && hi === 1) over[p.name] = 0.1 + 0.6 * rand();
-    else if (lo >= 0 && hi === Infinity) over[p.name] = 0.05 + 0.3 * rand();
-  }
-  return paramEnv(rule, over);
-}
 
 describe.each(RULES)('%s against the oracle', (file) => {
   const rule = loadRule(`rules/${file}`);

@@ -6,18 +6,10 @@
 import * as E from '../../src/ir/expr.js';
 import type { Expr } from '../../src/ir/expr.js';
 import type { Env } from '../../src/ir/eval.js';
+import { mulberry32 } from '../../src/ir/random.js';
 
-/** mulberry32: a small deterministic PRNG (never Math.random in tests). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (never Math.random in tests). */
+export const rng = mulberry32;
 
 const SIGNED = ['g', 'theta', 'm@prev'];
 const POSITIVE = ['beta1', 'beta2', 'eps', 'lambda', 'nu1'];

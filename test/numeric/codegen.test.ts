@@ -10,7 +10,7 @@ import { parseRule } from '../../src/parse/rule-file.js';
 import { loadOptimizer } from '../../src/numeric/compile.js';
 import { optimizerModule } from '../../src/emit/optimizer-code.js';
 import { oracleCorrection, oracleDirection } from '../../src/numeric/oracle.js';
-import { loadRule, maxRelDiff, mulberry32, paramEnv, randomInstance } from '../derive/helpers.js';
+import { loadRule, maxRelDiff, mulberry32, paramEnv, randomInstance, randomParams } from '../derive/helpers.js';
 
 const RULES = readdirSync('rules').filter((f) => f.endsWith('.rule')).sort();
 const matVec = (H: Float64Array, d: number) => (v: Float64Array) => Float64Array.from({ length: d }, (_, i) => v.reduce((acc, x, j) => acc + H[i * d + j]! * x, 0));
@@ -21,12 +21,7 @@ describe.each(RULES)('generated module for %s', (file) => {
 
   it('direction and correction agree with the oracle (exact n = 3, asymptotic at n = 400)', () => {
     const rand = mulberry32(file.length * 17);
-    const over: Record<string, number> = {};
-    for (const p of rule.params) {
-      if (p.domain.lo === 0 && p.domain.hi === 1) over[p.name] = 0.1 + 0.6 * rand();
-      else if (p.domain.lo >= 0 && p.domain.hi === Infinity) over[p.name] = 0.05 + 0.3 * rand();
-    }
-    const env = paramEnv(rule, over);
+    const env = randomParams(rule, rand);
     const inst = randomInstance(rand);
     const hvp = matVec(inst.hessian, inst.d);
     for (const n of [3, 400]) {

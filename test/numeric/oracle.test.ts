@@ -3,15 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseRule } from '../../src/parse/rule-file.js';
 import { oracleCorrection, oracleDirection, type OracleInput } from '../../src/numeric/oracle.js';
+import { mulberry32 } from '../../src/ir/random.js';
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random point: θ, g in [-1, 1]^d and a symmetric H. */
 function point(seed: number, d = 3) {

@@ -3,17 +3,9 @@
  * The problems never call Math.random, so data, teachers and starting points are
  * deterministic in their seeds on every platform (mulberry32 uses only 32-bit integer ops).
  */
+import { mulberry32 } from '../../ir/random.js';
 
-/** mulberry32: a 32-bit state PRNG returning uniforms in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** A seeded stream of uniforms and standard normals. */
 export interface Rng {
