@@ -10,7 +10,7 @@
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import type { CorrectionTerm, RegimeResult, UnrolledState } from './types.js';
-import { applyDomains, collectBy, factorCommon, normalForm } from './simplify.js';
+import { applyDomains, collectBy, collected, factorCommon, normalForm } from './simplify.js';
 import { fromDomain } from '../ir/intervals.js';
 import { decompose, splitIndexPowers } from './exp-poly.js';
 import { checkIdentity, type SampleSpace } from './check.js';
@@ -41,7 +41,7 @@ export function tidy(name: string, e: Expr, space: SampleSpace, combine = false)
   const domains = new Map([...space.domains].map(([k, d]) => [k, fromDomain(d)]));
   // one denominator only while that stays small: its expansion grows with the product of the parts
   const together = combine && E.size(e) <= COMBINE_LIMIT ? normalForm(e) : e;
-  const out = E.add(...collectBy(applyDomains(together, domains), VARS).map((t) => E.mul(t.coefficient, t.rest)));
+  const out = collected(applyDomains(together, domains), VARS);
   checkIdentity(name, e, out, space);
   return out;
 }

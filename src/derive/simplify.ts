@@ -361,6 +361,10 @@ function collectOnce(e: Expr, vars: readonly string[]): { coefficient: Expr; res
     .filter((g) => !E.isZero(g.coefficient));
 }
 
+/** collectBy written back as one expression: Σ cᵢ(params)·rᵢ(vars). */
+export const collected = (e: Expr, vars: readonly string[] = ['g', 'theta']): Expr =>
+  E.add(...collectBy(e, vars).map((t) => E.mul(t.coefficient, t.rest)));
+
 /** Puts the inside of every atom (√(…), |…|, sign(…), symbolic powers) in rational normal form. */
 export function normalizeAtoms(e: Expr): Expr {
   return E.mapBottomUp(e, (x) => {

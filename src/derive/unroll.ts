@@ -18,7 +18,7 @@ import { show } from '../ir/show.js';
 import type { Regime, RecordedSum } from './types.js';
 import type { LinearState } from './analyze.js';
 import { diff } from './diff.js';
-import { collectBy, normalForm } from './simplify.js';
+import { collected, normalForm } from './simplify.js';
 import { sumClosedForm } from './exp-poly.js';
 import { checkIdentity, type SampleSpace } from './check.js';
 
@@ -68,7 +68,7 @@ export class Unroller {
   /** Simplifies, after checking the simplification at random points. */
   simplify(name: string, e: Expr): Expr {
     // group by the parts that depend on g and θ; only the parameter coefficients go to normal form
-    const out = E.add(...collectBy(e, ['g', 'theta']).map((t) => E.mul(t.coefficient, t.rest)));
+    const out = collected(e);
     checkIdentity(name, e, out, this.ctx.space, { fix: fixIndices });
     return out;
   }

@@ -7,7 +7,7 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { evaluate } from '../ir/eval.js';
 import { diff } from '../derive/diff.js';
-import { applyDomains, collectBy, normalForm } from '../derive/simplify.js';
+import { applyDomains, collected, normalForm } from '../derive/simplify.js';
 import { fromDomain } from '../ir/intervals.js';
 import { prng, samplePoint, type SampleSpace } from '../derive/check.js';
 import { antiderivative } from './antiderivative.js';
@@ -36,9 +36,8 @@ export function integrate(v: Expr, x: string, space: SampleSpace): Expr | undefi
   if (E.isZero(v)) return E.ZERO;
   const X = E.sym(x);
   const ax = E.abs(X);
-  const grouped = (e: Expr) => E.add(...collectBy(e, ['g', 'theta']).map((t) => E.mul(t.coefficient, t.rest)));
-  const odd = grouped(E.mul(E.HALF, E.sub(v, negate(v, x))));
-  const even = grouped(E.mul(E.HALF, E.add(v, negate(v, x))));
+  const odd = collected(E.mul(E.HALF, E.sub(v, negate(v, x))));
+  const even = collected(E.mul(E.HALF, E.add(v, negate(v, x))));
   const positiveBranch = (e: Expr) =>
     E.mapBottomUp(e, (n) => (n.kind === 'call' && n.fn === 'abs' && E.equal(n.arg, X) ? X : n.kind === 'call' && n.fn === 'sign' && E.equal(n.arg, X) ? E.ONE : n));
   const parts: Expr[] = [];
