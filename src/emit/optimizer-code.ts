@@ -24,7 +24,7 @@ const comment = (s: string) => s.replace(/[\r\n\u2028\u2029]/g, ' ');
 
 const PER_COORDINATE = new Set(['g', 'theta']);
 
-function nameOf(symbol: string): string {
+export function nameOf(symbol: string): string {
   if (symbol === 'g') return 'g';
   if (symbol === 'theta') return 'th';
   if (symbol === 'n') return 'n';
@@ -38,7 +38,7 @@ function nameOf(symbol: string): string {
  * Local bindings for a loop body: the largest loop-invariant subexpressions go before the
  * loop, compound subexpressions used twice or more inside it are computed once per coordinate.
  */
-class Bindings {
+export class Bindings {
   readonly hoisted: [string, Expr][] = [];
   readonly inner: [string, Expr][] = [];
   readonly names = new Map<Expr, string>();
