@@ -14,80 +14,22 @@
  * without closed form) runs in the embedded TypeScript module instead, as do `penalty` and
  * `penaltyWeight`.
  *
+ * Hoisting and binding are optimizer-code.ts's own `Bindings`: equal bindings make equal
+ * floating-point operations, so the results agree with the TypeScript module bitwise.
+ *
  * The module is assembled here by our own encoder (wasm-binary.ts): no dependency, no
  * asynchronous initialisation, so the loader is synchronous.
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
-import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
+import { isPrevName, type Rule } from '../ir/rule.js';
 import { InternalError } from '../ir/diagnostics.js';
 import type { Derivation, RegimeResult } from '../derive/types.js';
-import { toJs } from './expr-js.js';
 import { hasSum, IMPORTS, toWat, type Lanes } from './expr-wat.js';
 import { encodeModule, I, printWat, type Func, type Ins, type ValType, type WasmModule } from './wasm-binary.js';
-import { optimizerModule } from './optimizer-code.js';
+import { Bindings, optimizerModule } from './optimizer-code.js';
 
 const PER_COORDINATE = new Set(['g', 'theta']);
-
-/** JS names of symbols, as optimizer-code.ts prints them (the loader's hoisted values use them). */
-function nameOf(symbol: string): string {
-  if (symbol === 'g') return 'g';
-  if (symbol === 'theta') return 'th';
-  if (symbol === 'n') return 'n';
-  if (symbol === 'k') return 'k';
-  if (symbol === 's') return 'i_s';
-  if (isPrevName(symbol)) return `s_${stateOfPrev(symbol)}_prev`;
-  return `p_${symbol}`;
-}
-
-/**
- * The hoisting and binding of optimizer-code.ts, the same algorithm (it is not exported
- * there): equal bindings make equal floating-point operations, so results agree bitwise.
- */
-class Bindings {
-  readonly hoisted: [string, Expr][] = [];
-  readonly inner: [string, Expr][] = [];
-
-  constructor(roots: readonly Expr[], isVarying: (sym: string) => boolean, private readonly prefix = '') {
-    const varying = new Map<Expr, boolean>();
-    const uses = new Map<Expr, number>();
-    const order: Expr[] = [];
-    const visit = (e: Expr) => {
-      uses.set(e, (uses.get(e) ?? 0) + 1);
-      if (varying.has(e)) return;
-      let v = e.kind === 'sym' ? isVarying(e.name) : false;
-      if (e.kind !== 'sum') for (const c of E.children(e)) { visit(c); v ||= varying.get(c)!; }
-      else v = [...E.freeSymbols(e)].some(isVarying);
-      varying.set(e, v);
-      order.push(e);
-    };
-    for (const r of roots) visit(r);
-    const compound = (e: Expr) => e.kind !== 'num' && e.kind !== 'sym';
-    const hoist = new Set<Expr>();
-    const markHoist = (e: Expr) => {
-      if (!compound(e)) return;
-      if (!varying.get(e)) { hoist.add(e); return; }
-      if (e.kind !== 'sum') for (const c of E.children(e)) markHoist(c);
-    };
-    for (const r of roots) markHoist(r);
-    for (const e of order) {
-      if (hoist.has(e)) this.hoisted.push([`${this.prefix}c${this.hoisted.length}`, e]);
-      else if (compound(e) && varying.get(e) && (uses.get(e) ?? 0) >= 2 && e.kind !== 'sum') {
-        this.inner.push([`${this.prefix}t${this.inner.length}`, e]);
-      }
-    }
-  }
-
-  /** JS lines computing the hoisted values, each printed with the ones before it (as declare() there). */
-  hoistedJs(indent: string): string[] {
-    const names = new Map<Expr, string>();
-    return this.hoisted.map(([name, e]) => {
-      const line = `${indent}const ${name} = ${toJs(e, nameOf, names)};`;
-      names.set(e, name);
-      return line;
-    });
-  }
-}
 
 // ---- kernels ---------------------------------------------------------------------------
 
@@ -187,7 +129,7 @@ interface KernelPlan {
 
 function plan(spec: Omit<KernelSpec, 'scalars'>, b: Bindings, params: readonly string[], indent: string, extra: readonly string[] = []): KernelPlan {
   const scalars = [...extra, ...params.map((p) => `p_${p}`), 'n', ...b.hoisted.map(([name]) => name)];
-  return { func: kernel({ ...spec, scalars }), hoistedJs: b.hoistedJs(indent), scalarArgs: scalars.join(', ') };
+  return { func: kernel({ ...spec, scalars }), hoistedJs: b.declare(b.hoisted, indent), scalarArgs: scalars.join(', ') };
 }
 
 /** The step kernel: the rule's states, then θ −= h·update, as optimizer-code.ts orders it. */
