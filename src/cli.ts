@@ -18,6 +18,7 @@ import { emitLatex } from './emit/latex.js';
 import { emitHtml } from './emit/html.js';
 import { emitMarkdown } from './emit/markdown.js';
 import { emitTs } from './emit/ts.js';
+import { emitWasm, emitWat } from './emit/wasm.js';
 import { loadOptimizer } from './numeric/compile.js';
 import { PROBLEMS, problemNames } from './numeric/problems/index.js';
 import { progressBar } from './numeric/progress.js';
@@ -28,8 +29,8 @@ import {
 
 type Emitter = (d: Derivation, regime: Regime) => string;
 
-/** Code targets of `memloss codegen` (WebAssembly and WGSL are planned). */
-const CODE_TARGETS = { ts: emitTs } as const;
+/** Code targets of `memloss codegen`: a TypeScript module, a self-contained ES module with WebAssembly inside, its WAT text. */
+const CODE_TARGETS = { ts: emitTs, wasm: emitWasm, wat: emitWat } as const;
 const TARGETS = Object.keys(CODE_TARGETS) as (keyof typeof CODE_TARGETS)[];
 type Target = keyof typeof CODE_TARGETS;
 
@@ -146,7 +147,8 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .positional('rule', { type: 'string', describe: 'rule file' })
         .option('target', { choices: TARGETS, default: 'ts' as Target, describe: 'code target' })
         .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write to FILE instead of stdout' })
-        .example('memloss codegen my.rule --target ts -o my.ts', 'a standalone TypeScript module (docs/generated-code.md)'),
+        .example('memloss codegen my.rule --target ts -o my.ts', 'a standalone TypeScript module (docs/generated-code.md)')
+        .example('memloss codegen my.rule --target wasm -o my.wasm.js', 'an ES module running WebAssembly (docs/wasm.md)'),
     )
     .command('validate <rule>', 'measure the O(h²) claim: the optimizer against its memoryless iteration at several step sizes', (y) =>
       y

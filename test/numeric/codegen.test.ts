@@ -145,3 +145,17 @@ describe('memloss codegen', () => {
     expect(r.stdout).toContain('export function penaltyWeight');
   });
 });
+
+describe('memloss codegen --target wasm', () => {
+  it('writes an ES module that runs the WebAssembly step', async () => {
+    const { main } = await import('../../src/cli.js');
+    const { capture } = await import('../capture.js');
+    const r = await capture(() => main(['codegen', 'rules/heavy-ball.rule', '--target', 'wasm']));
+    expect(r.code).toBe(0);
+    const mod = await import(`data:text/javascript;base64,${Buffer.from(r.stdout).toString('base64')}`);
+    const theta = Float64Array.from([1, -2, 0.5]);
+    const state = mod.init(3);
+    mod.step(theta, Float64Array.from([1, 1, 1]), state, 0.1, { beta: 0.5 });
+    expect([...theta]).toEqual([0.9, -2.1, 0.4]);
+  });
+});
