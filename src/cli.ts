@@ -19,6 +19,7 @@ import { emitHtml } from './emit/html.js';
 import { emitMarkdown } from './emit/markdown.js';
 import { emitTs } from './emit/ts.js';
 import { emitWasm, emitWat } from './emit/wasm.js';
+import { emitWgsl, wgslKernels } from './emit/wgsl.js';
 import { loadOptimizer } from './numeric/compile.js';
 import { PROBLEMS, problemNames } from './numeric/problems/index.js';
 import { progressBar } from './numeric/progress.js';
@@ -29,8 +30,15 @@ import {
 
 type Emitter = (d: Derivation, regime: Regime) => string;
 
-/** Code targets of `memloss codegen`: a TypeScript module, a self-contained ES module with WebAssembly inside, its WAT text. */
-const CODE_TARGETS = { ts: emitTs, wasm: emitWasm, wat: emitWat } as const;
+/** WGSL: every compute kernel, each a complete WGSL module, under a comment naming it (docs/webgpu.md). */
+const wgslText = (rule: Parameters<typeof emitWgsl>[0], d: Derivation) =>
+  wgslKernels(emitWgsl(rule, d)).map(([name, k]) => `// ---- kernel ${name} ----\n${k.code}`).join('\n\n') + '\n';
+
+/**
+ * Code targets of `memloss codegen`: a TypeScript module, a self-contained ES module with
+ * WebAssembly inside, its WAT text, and the WGSL compute kernels.
+ */
+const CODE_TARGETS = { ts: emitTs, wasm: emitWasm, wat: emitWat, wgsl: wgslText } as const;
 const TARGETS = Object.keys(CODE_TARGETS) as (keyof typeof CODE_TARGETS)[];
 type Target = keyof typeof CODE_TARGETS;
 
@@ -148,7 +156,8 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .option('target', { choices: TARGETS, default: 'ts' as Target, describe: 'code target' })
         .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write to FILE instead of stdout' })
         .example('memloss codegen my.rule --target ts -o my.ts', 'a standalone TypeScript module (docs/generated-code.md)')
-        .example('memloss codegen my.rule --target wasm -o my.wasm.js', 'an ES module running WebAssembly (docs/wasm.md)'),
+        .example('memloss codegen my.rule --target wasm -o my.wasm.js', 'an ES module running WebAssembly (docs/wasm.md)')
+        .example('memloss codegen my.rule --target wgsl -o my.wgsl', 'WebGPU compute kernels, f32 (docs/webgpu.md)'),
     )
     .command('validate <rule>', 'measure the O(h²) claim: the optimizer against its memoryless iteration at several step sizes', (y) =>
       y

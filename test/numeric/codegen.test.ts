@@ -159,3 +159,13 @@ describe('memloss codegen --target wasm', () => {
     expect([...theta]).toEqual([0.9, -2.1, 0.4]);
   });
 });
+
+describe('memloss codegen --target wgsl and wat', () => {
+  it.each([['wgsl', /@compute @workgroup_size\(\d+\)/], ['wat', /\(module/]] as const)('--target %s', async (target, pattern) => {
+    const { main } = await import('../../src/cli.js');
+    const { capture } = await import('../capture.js');
+    const r = await capture(() => main(['codegen', 'rules/adamw.rule', '--target', target]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(pattern);
+  });
+});
