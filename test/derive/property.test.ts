@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { derive } from '../../src/derive/index.js';
 import { parseRule } from '../../src/parse/rule-file.js';
 import { oracleCorrection } from '../../src/numeric/oracle.js';
+import { loadOptimizer } from '../../src/numeric/compile.js';
+import { loadWasmOptimizer } from '../../src/numeric/wasm-loader.js';
 import { evalCorrection, maxRelDiff, mulberry32, paramEnv, randomInstance } from './helpers.js';
 
 const pick = <T,>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -37,7 +39,7 @@ function randomRule(seed: number): string {
 
 describe('random rules against the oracle', () => {
   const seeds = Array.from({ length: 14 }, (_, i) => 1000 + i);
-  it.each(seeds)('rule %i: asymptotic M and, for some, exact-n M', (seed) => {
+  it.each(seeds)('rule %i: asymptotic M, generated code, and for some exact-n M', (seed) => {
     const text = randomRule(seed);
     const rule = parseRule(text, `random-${seed}.rule`);
     const exact = seed % 3 === 0;
@@ -47,6 +49,17 @@ describe('random rules against the oracle', () => {
     const inst = randomInstance(rand);
     const oracle = oracleCorrection({ rule, params: env, ...inst, n: 300 });
     expect(maxRelDiff(oracle, evalCorrection(d.asymptotic.M, inst, env)), text).toBeLessThan(1e-7);
+    // the generated code, for a rule no code knows: TS module against the oracle, WebAssembly against TS
+    const mod = loadOptimizer(rule, d);
+    const hvp = (v: Float64Array) => Float64Array.from({ length: inst.d }, (_, i) => v.reduce((acc, x, j) => acc + inst.hessian[i * inst.d + j]! * x, 0));
+    expect(maxRelDiff(oracle, mod.correction(inst.theta, inst.g, hvp, env)), text).toBeLessThan(1e-7);
+    const wasm = loadWasmOptimizer(rule, d);
+    const a = Float64Array.from(inst.theta);
+    const b = Float64Array.from(inst.theta);
+    const sa = mod.init(inst.d);
+    const sb = wasm.init(inst.d);
+    for (let i = 0; i < 20; i++) { mod.step(a, inst.g, sa, 0.01, env); wasm.step(b, inst.g, sb, 0.01, env); }
+    expect(maxRelDiff(a, b), text).toBeLessThan(1e-14);
     if (exact && d.exactN && !('unavailable' in d.exactN)) {
       for (const n of [2, 5]) {
         const o = oracleCorrection({ rule, params: env, ...inst, n });
