@@ -7,12 +7,15 @@ import { analyzeStates, paramDomains } from './analyze.js';
 import { deriveRegime } from './correction.js';
 import { NoClosedForm } from './unroll.js';
 import { takeLimits, validateLimits } from './limits.js';
+import { ExpressionTooLarge } from './simplify.js';
 import { interpret } from '../interpret/index.js';
 
 export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
   try {
     return deriveChecked(rule, options);
   } catch (err) {
+    if (err instanceof ExpressionTooLarge)
+      throw new RuleError({ code: 'rule/cannot-derive', span: rule.updateSpan, message: `cannot derive a closed form: the expressions grow too large (${err.message}); simplify the rule or take a --limit` });
     if (err instanceof SingularError)
       throw new RuleError({ code: 'rule/non-differentiable', span: rule.updateSpan, message: 'the update is singular on a constant history (a division by zero, or a derivative of sqrt or a negative power taken at 0), so it has no Taylor expansion there' });
     throw err;
@@ -43,8 +46,8 @@ function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
     try {
       exactN = run('exact-n');
     } catch (err) {
-      if (!(err instanceof NoClosedForm)) throw err;
-      exactN = { unavailable: err.message };
+      if (!(err instanceof NoClosedForm) && !(err instanceof ExpressionTooLarge)) throw err;
+      exactN = { unavailable: err instanceof ExpressionTooLarge ? `the exact finite-n expressions grow too large (${err.message})` : err.message };
     }
   }
   if (limits.length) {

@@ -12,6 +12,9 @@ import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js
 
 const MAX_TERMS = 20000;
 
+/** The derivation outgrew what memloss expands (a rule with many nested states, or high powers). */
+export class ExpressionTooLarge extends Error {}
+
 // ---- expand -----------------------------------------------------------------------------
 const termsOf = (e: Expr): readonly Expr[] => (e.kind === 'add' ? e.terms : [e]);
 
@@ -20,7 +23,7 @@ function distribute(factors: readonly Expr[]): Expr {
   for (const f of factors) {
     const fs = termsOf(f);
     if (fs.length === 1) { acc = acc.map((a) => E.mul(a, f)); continue; }
-    if (acc.length * fs.length > MAX_TERMS) throw new Error('internal: expression too large to expand');
+    if (acc.length * fs.length > MAX_TERMS) throw new ExpressionTooLarge(`expanding a product would give more than ${MAX_TERMS} terms`);
     const next: Expr[] = [];
     for (const a of acc) for (const t of fs) next.push(E.mul(a, t));
     acc = next;

@@ -1,0 +1,23 @@
+/** A rule whose exact finite-n expressions outgrow the expander: a clear answer, never a hang or a crash. */
+import { expect, it } from 'vitest';
+import { parseRule } from '../../src/parse/rule-file.js';
+import { derive } from '../../src/derive/index.js';
+
+const big = parseRule(`optimizer Big
+param b1 = 0.5 in (0, 1)
+param b2 = 0.6 in (0, 1)
+param b3 = 0.7 in (0, 1)
+state m = b1 * m + (1 - b1) * g
+state v = b2 * v + (1 - b2) * (g - m)^2
+state w = b3 * w + (1 - b3) * (v - m^2)^2
+state z = b1 * z + (1 - b1) * (w - v)^2 * m
+update m / sqrt(v + w + z^2 + 1) + z * w
+`, 'big.rule');
+
+it('derives the asymptotic form and says why the exact one is unavailable', () => {
+  const t0 = performance.now();
+  const d = derive(big, { exactN: true });
+  expect(d.asymptotic.M.length).toBeGreaterThan(0);
+  expect(d.exactN).toEqual({ unavailable: expect.stringMatching(/grow too large/) });
+  expect(performance.now() - t0).toBeLessThan(60_000);
+});
