@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseRule, derive } from '../dist/index.js';
 import { loadOptimizer } from '../dist/numeric/compile.js';
+import { HAND } from './hand-written.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -12,22 +13,6 @@ const rule = parseRule(readFileSync(file, 'utf8'), file);
 const mod = loadOptimizer(rule, derive(rule, { exactN: true }));
 const hyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, lambda: 0.01 };
 
-/** AdamW written by hand the way a careful JS programmer would: one fused loop, bias corrections hoisted. */
-function handAdamW(theta, grad, m, v, n, h, { beta1, beta2, eps, lambda }) {
-  const c1 = 1 / (1 - beta1 ** (n + 1));
-  const c2 = 1 / (1 - beta2 ** (n + 1));
-  const a1 = 1 - beta1;
-  const a2 = 1 - beta2;
-  for (let i = 0; i < theta.length; i++) {
-    const g = grad[i];
-    const th = theta[i];
-    const mi = beta1 * m[i] + a1 * g;
-    const vi = beta2 * v[i] + a2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    theta[i] = th - h * (lambda * th + (mi * c1) / (Math.sqrt(vi * c2) + eps));
-  }
-}
 
 for (const dim of [1e6, 1e7]) {
   const theta = new Float64Array(dim).map((_, i) => Math.sin(i));
@@ -39,7 +24,7 @@ for (const dim of [1e6, 1e7]) {
   // interleaved rounds, so drift and memory effects hit both loops alike; medians per loop
   let n = 0;
   const once = (f) => { const t0 = performance.now(); f(); return ((performance.now() - t0) * 1e6) / dim; };
-  const runHand = () => handAdamW(theta, grad, m, v, n++, 1e-3, hyper);
+  const runHand = () => HAND.adamw(theta, grad, { m, v }, n++, 1e-3, hyper);
   const runGen = () => mod.step(theta, grad, state, 1e-3, hyper);
   const runMless = () => mod.memorylessStep(theta, grad, identity, 1e-3, hyper, 100);
   for (let i = 0; i < 3; i++) { runHand(); runGen(); runMless(); } // warm-up: JIT and first touch

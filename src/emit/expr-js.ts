@@ -55,7 +55,6 @@ function print(e: Expr, name: NameOf, bound?: ReadonlyMap<Expr, string>): Out {
         else if (f.kind === 'pow' && f.exp.kind === 'num' && Q.cmp(f.exp.value, Q.ZERO) < 0) {
           bottom.push(wrap(powOut(f.base, Q.neg(f.exp.value), p), 4));
         } else top.push(wrap(p(f), 3));
-        void local;
       }
       let s = top.length ? top.join(' * ') : '1';
       if (bottom.length) s += ` / ${bottom.length === 1 ? bottom[0] : `(${bottom.join(' * ')})`}`;
