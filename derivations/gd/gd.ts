@@ -87,3 +87,34 @@ export function memorylessStep(theta: Float64Array, grad: Float64Array, hvp: Hvp
   for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - h * (F[i]! + h * M[i]!);
 }
 
+function historyWeightsAsymptotic(hyper: Partial<Hyper>, n: number, count: number): HistoryWeights {
+  void hyper;
+  void n;
+  const g = new Float64Array(count + 1), theta = new Float64Array(count + 1);
+  g[0] = 1;
+  for (let k = 1; k <= count; k++) {
+    g[k] = 0;
+    theta[k] = 0;
+  }
+  return { g, theta, thetaCoefficient: 0 };
+}
+
+function historyWeightsExact(hyper: Partial<Hyper>, n: number, count: number): HistoryWeights {
+  void hyper;
+  void n;
+  const g = new Float64Array(count + 1), theta = new Float64Array(count + 1);
+  g[0] = 1;
+  for (let k = 1; k <= Math.min(count, n); k++) {
+    g[k] = 0;
+    theta[k] = 0;
+  }
+  return { g, theta, thetaCoefficient: 0 };
+}
+
+export interface HistoryWeights { readonly g: Float64Array; readonly theta: Float64Array; readonly thetaCoefficient: number }
+
+/** Weights of past batch gradients (g) and iterates (theta) in F⁽ⁿ⁾, lags 0..count: exact finite-n when n is given. */
+export function historyWeights(hyper: Partial<Hyper> = {}, n?: number, count = 0): HistoryWeights {
+  return n === undefined ? historyWeightsAsymptotic(hyper, 0, count) : historyWeightsExact(hyper, n, count);
+}
+

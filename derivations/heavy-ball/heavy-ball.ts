@@ -168,3 +168,36 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   return out;
 }
 
+function historyWeightsAsymptotic(hyper: Partial<Hyper>, n: number, count: number): HistoryWeights {
+  const p = { ...defaults, ...hyper };
+  const p_beta = p["beta"]!;
+  void n;
+  const g = new Float64Array(count + 1), theta = new Float64Array(count + 1);
+  g[0] = 1;
+  for (let k = 1; k <= count; k++) {
+    g[k] = Math.pow(p_beta, k);
+    theta[k] = 0;
+  }
+  return { g, theta, thetaCoefficient: 0 };
+}
+
+function historyWeightsExact(hyper: Partial<Hyper>, n: number, count: number): HistoryWeights {
+  const p = { ...defaults, ...hyper };
+  const p_beta = p["beta"]!;
+  void n;
+  const g = new Float64Array(count + 1), theta = new Float64Array(count + 1);
+  g[0] = 1;
+  for (let k = 1; k <= Math.min(count, n); k++) {
+    g[k] = Math.pow(p_beta, k);
+    theta[k] = 0;
+  }
+  return { g, theta, thetaCoefficient: 0 };
+}
+
+export interface HistoryWeights { readonly g: Float64Array; readonly theta: Float64Array; readonly thetaCoefficient: number }
+
+/** Weights of past batch gradients (g) and iterates (theta) in F⁽ⁿ⁾, lags 0..count: exact finite-n when n is given. */
+export function historyWeights(hyper: Partial<Hyper> = {}, n?: number, count = 0): HistoryWeights {
+  return n === undefined ? historyWeightsAsymptotic(hyper, 0, count) : historyWeightsExact(hyper, n, count);
+}
+

@@ -111,3 +111,50 @@ export interface DeriveOptions {
   /** Also derive the exact finite-n regime (every βⁿ term kept). Slower for nested states. */
   readonly exactN?: boolean;
 }
+
+/**
+ * A rule whose memory is linear in the gradients, on a batch history (theory.md §7):
+ *   F⁽ⁿ⁾(θ) = c₀·∇L_{π(n)} + Σ_{k≥1} c(k)·∇L_{π(n−k)} + thetaCoefficient·θ,
+ *   J_k = c(k)·H_{π(n−k)} + d(k)·I.
+ */
+export interface BatchWeights {
+  readonly regime: Regime;
+  /** c₀, the weight of the current batch gradient (reads n in the exact-n regime). */
+  readonly current: Expr;
+  /** c(k), k ≥ 1: the weight of the batch gradient k steps back (reads k; n in exact-n). */
+  readonly lagG: Expr;
+  /** d(k), k ≥ 1: the weight of the iterate k steps back. */
+  readonly lagTheta: Expr;
+  /** The coefficient of θ in F⁽ⁿ⁾ on a constant history. */
+  readonly thetaCoefficient: Expr;
+}
+
+/**
+ * `derive --batches m`: the pathwise correction for a batch order π and its expectation over
+ * random reshuffling (m batches per epoch, a new permutation each epoch).
+ */
+export interface BatchDerivation {
+  /** Batches per epoch asked for (the closed forms read the symbol `batchSymbol` for it). */
+  readonly batches: number;
+  /** The printed names of the batch count and of the gradient lag (m and l unless a parameter has that name). */
+  readonly batchSymbol: string;
+  readonly gradientLagSymbol: string;
+  readonly asymptotic: BatchWeights;
+  readonly exactN?: BatchWeights | { readonly unavailable: string };
+  /**
+   * W(k, l): M⁽ⁿ⁾ = Σ_{k,l≥1} W(k,l)·H_{π(n−k)}∇L_{π(n−l)} + (parts linear in θ and in ∇L_π),
+   * asymptotically; one form for l ≤ k and one for l > k (reads k and l).
+   */
+  readonly pairWeight: { readonly lagAtMostK: Expr; readonly lagAboveK: Expr };
+  /** Σ_k k·c(k)·C: the full-batch weight of H·∇L (C = Σ c, the weight of ∇L in F). */
+  readonly fullBatchWeight: Expr;
+  /** γ(m): E_π[M] = M_full-batch + γ·∇V, V = (1/m)Σᵢ‖∇Lᵢ − ∇L‖² (reads the batch symbol). */
+  readonly noiseCoefficient: Expr;
+  /** γ at m = batches and the default parameters. */
+  readonly noiseCoefficientValue: number;
+  /** The weight of ∇L in F (asymptotic), so that the noise adds h·γ/C·V to the loss. */
+  readonly gradientCoefficient: Expr;
+  readonly sums: readonly RecordedSum[];
+  readonly assumptions: readonly string[];
+  readonly notes: readonly string[];
+}

@@ -13,6 +13,8 @@ import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
 import { toJs } from './expr-js.js';
 import { toText } from './expr-text.js';
+import { linearHistoryWeights } from '../derive/batches.js';
+import type { BatchWeights } from '../derive/types.js';
 
 export interface CodeOptions {
   /** TypeScript (annotations, `export`) or plain JavaScript for `new Function`. */
@@ -301,6 +303,38 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
     L.push('  return out;');
     L.push('}', '');
     exportsList.push('penalty', 'penaltyWeight');
+  }
+  // history weights on a batch history, for rules whose memory is linear in the gradients
+  const history = linearHistoryWeights(d);
+  if (history) {
+    const exactWeights = history.exactN && !('unavailable' in history.exactN) ? history.exactN : undefined;
+    const weightFn = (w: BatchWeights, suffix: string) => {
+      const b = new Bindings([w.lagG, w.lagTheta, w.current, w.thetaCoefficient], (sym) => sym === 'k');
+      L.push(`function historyWeights${suffix}(hyper${T(': Partial<Hyper>')}, n${T(': number')}, count${T(': number')})${T(': HistoryWeights')} {`);
+      L.push(...readHyper('  '));
+      L.push('  void n;');
+      L.push(...b.declare(b.hoisted, '  '));
+      L.push('  const g = new Float64Array(count + 1), theta = new Float64Array(count + 1);');
+      L.push(`  g[0] = ${toJs(w.current, nameOf, b.names)};`);
+      L.push(`  for (let k = 1; k <= ${suffix === 'Exact' ? 'Math.min(count, n)' : 'count'}; k++) {`);
+      L.push(...b.declare(b.inner, '    '));
+      L.push(`    g[k] = ${toJs(w.lagG, nameOf, b.names)};`);
+      L.push(`    theta[k] = ${toJs(w.lagTheta, nameOf, b.names)};`);
+      L.push('  }');
+      L.push(`  return { g, theta, thetaCoefficient: ${toJs(w.thetaCoefficient, nameOf, b.names)} };`);
+      L.push('}', '');
+    };
+    weightFn(history.asymptotic, 'Asymptotic');
+    if (exactWeights) weightFn(exactWeights, 'Exact');
+    if (ts) L.push('export interface HistoryWeights { readonly g: Float64Array; readonly theta: Float64Array; readonly thetaCoefficient: number }', '');
+    L.push('/** Weights of past batch gradients (g) and iterates (theta) in F⁽ⁿ⁾, lags 0..count: exact finite-n when n is given. */');
+    L.push(`${ex}function historyWeights(hyper${T(': Partial<Hyper>')} = {}, n${T('?: number')}, count = 0)${T(': HistoryWeights')} {`);
+    const why = history.exactN && 'unavailable' in history.exactN ? history.exactN.unavailable : 'not derived';
+    L.push(exactWeights
+      ? '  return n === undefined ? historyWeightsAsymptotic(hyper, 0, count) : historyWeightsExact(hyper, n, count);'
+      : `  if (n !== undefined) throw new Error(${JSON.stringify(`the exact finite-n history weights are not available: ${why}`)});\n  return historyWeightsAsymptotic(hyper, 0, count);`);
+    L.push('}', '');
+    exportsList.push('historyWeights');
   }
   if (!ts) L.push(`return { ${exportsList.join(', ')} };`);
   // prune each function (from a line starting with `function`/`export function` to its closing brace)

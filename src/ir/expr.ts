@@ -228,8 +228,11 @@ function consolidateAbsSign(groups: Map<string, { base: Expr; exps: Expr[] }>) {
   }
 }
 
-/** Symbols that only ever hold non-negative integers: the step n, lags and summation indices. */
-export const INDEX_SYMBOLS: ReadonlySet<string> = new Set(['n', '@J', '@K', '@u', '@s']);
+/**
+ * Symbols that only ever hold non-negative integers: the step n, lags and summation indices,
+ * and for mini-batches the gradient lag @l, the lag difference @d and the batch count @m.
+ */
+export const INDEX_SYMBOLS: ReadonlySet<string> = new Set(['n', '@J', '@K', '@u', '@s', '@l', '@d', '@m']);
 
 /** True when e is built from integers and index symbols by + and ·. */
 export function isIntegerValued(e: Expr): boolean {

@@ -164,18 +164,22 @@ function setup(input: OracleInput): Setup {
   return { c, V, T, o: new Float64Array(2), d };
 }
 
+/** The gradient coordinate j seen at step s of the history (at θ: the history is constant). */
+type GradientAt = (s: number, j: number) => number;
+
 /**
  * Runs coordinate j's recursion for steps 0..last and leaves the update's (value, tangent) at
- * step `last` in o. Inputs at step s are g_j + ε·dG[s·d+j] and θ_j + ε·dTh[s·d+j] (no tangents:
+ * step `last` in o. Inputs at step s are gAt(s, j) + ε·dG[s·d+j] and θ_j + ε·dTh[s·d+j] (no tangents:
  * constant history). With `record`, record[s·d+j] receives the update value at each step s < last.
  */
-function run(S: Setup, j: number, gj: number, thj: number, last: number,
+function run(S: Setup, j: number, gAt: GradientAt, thj: number, last: number,
   dG?: Float64Array, dTh?: Float64Array, record?: Float64Array): void {
   const { c, V, T, o, d } = S;
   for (const st of c.states) { V[st.slot] = T[st.slot] = 0; }
-  V[G] = gj; V[THETA] = thj; T[G] = T[THETA] = T[N] = 0;
+  V[THETA] = thj; T[G] = T[THETA] = T[N] = 0;
   for (let s = 0; s <= last; s++) {
     V[N] = s;
+    V[G] = gAt(s, j);
     if (dG) { T[G] = dG[s * d + j]!; T[THETA] = dTh![s * d + j]!; }
     for (const st of c.states) { V[st.prev] = V[st.slot]; T[st.prev] = T[st.slot]; }
     // In file order: a state's own rhs still sees its old value; later ones see the new one.
@@ -187,22 +191,60 @@ function run(S: Setup, j: number, gj: number, thj: number, last: number,
 
 /** F^{(n)}(θ): the update at step n on the constant history θ_0 = … = θ_n = θ, exact finite n. */
 export function oracleDirection(input: OracleInput): Float64Array {
-  const S = setup(input);
-  const out = new Float64Array(S.d);
-  for (let j = 0; j < S.d; j++) { run(S, j, input.g[j]!, input.theta[j]!, input.n); out[j] = S.o[0]!; }
-  return out;
+  return directionOn(setup(input), input.theta, input.n, (_, j) => input.g[j]!);
 }
 
 /** M^{(n)}(θ) = Σ_{k=1}^{n} J_k·D_k, as the directional derivative of the step-n update along history(ε). */
 export function oracleCorrection(input: OracleInput): Float64Array {
-  const S = setup(input);
-  const { d } = S, { n, hessian: H } = input;
+  return correctionOn(setup(input), input.theta, input.n, (_, j) => input.g[j]!, () => input.hessian);
+}
+
+/**
+ * A batch history (theory.md §7): step s sees batch order[s], whose gradient at θ is
+ * batchGrads[order[s]] and whose Hessian is batchHessians[order[s]].
+ */
+export interface BatchOracleInput extends Omit<OracleInput, 'g' | 'hessian'> {
+  batchGrads: readonly Float64Array[];
+  batchHessians: readonly Float64Array[];
+  /** order[s] for s = 0..n. */
+  order: readonly number[];
+}
+
+function batchSetup(input: BatchOracleInput): [Setup, GradientAt, (s: number) => Float64Array] {
+  const { batchGrads, batchHessians, order, n } = input;
+  if (order.length < n + 1) throw new Error(`oracle: the batch order has ${order.length} entries, need n + 1 = ${n + 1}`);
+  for (const b of order) if (!batchGrads[b] || !batchHessians[b]) throw new Error(`oracle: batch ${b} has no gradient or Hessian`);
+  const S = setup({ ...input, g: batchGrads[order[0]!]!, hessian: batchHessians[order[0]!]! });
+  return [S, (s, j) => batchGrads[order[s]!]![j]!, (s) => batchHessians[order[s]!]!];
+}
+
+/** F^{(n)}(θ) on a batch history: the update at step n when every past iterate is θ. */
+export function oracleBatchDirection(input: BatchOracleInput): Float64Array {
+  const [S, gAt] = batchSetup(input);
+  return directionOn(S, input.theta, input.n, gAt);
+}
+
+/** The pathwise M^{(n)}(θ) on a batch history, from the definition (J_k reads H of batch order[n−k]). */
+export function oracleBatchCorrection(input: BatchOracleInput): Float64Array {
+  const [S, gAt, hessianAt] = batchSetup(input);
+  return correctionOn(S, input.theta, input.n, gAt, hessianAt);
+}
+
+function directionOn(S: Setup, theta: Float64Array, n: number, gAt: GradientAt): Float64Array {
+  const out = new Float64Array(S.d);
+  for (let j = 0; j < S.d; j++) { run(S, j, gAt, theta[j]!, n); out[j] = S.o[0]!; }
+  return out;
+}
+
+function correctionOn(S: Setup, theta: Float64Array, n: number, gAt: GradientAt, hessianAt: (s: number) => Float64Array): Float64Array {
+  const { d } = S;
   // F^{(s)}(θ) for s < n, from one constant-history run per coordinate.
   const F = new Float64Array(n * d);
-  for (let j = 0; j < d; j++) run(S, j, input.g[j]!, input.theta[j]!, n, undefined, undefined, F);
-  // Per unit ε: θ_s − θ = D_{n−s} = Σ_{t=s}^{n−1} F^{(t)} (so zero at s = n), and g_s − g = H·(θ_s − θ).
+  for (let j = 0; j < d; j++) run(S, j, gAt, theta[j]!, n, undefined, undefined, F);
+  // Per unit ε: θ_s − θ = D_{n−s} = Σ_{t=s}^{n−1} F^{(t)} (so zero at s = n), and g_s − g = H_s·(θ_s − θ).
   const dTh = new Float64Array((n + 1) * d), dG = new Float64Array((n + 1) * d);
   for (let s = n - 1; s >= 0; s--) {
+    const H = hessianAt(s);
     for (let j = 0; j < d; j++) dTh[s * d + j] = dTh[(s + 1) * d + j]! + F[s * d + j]!;
     for (let i = 0; i < d; i++) {
       let acc = 0;
@@ -211,6 +253,6 @@ export function oracleCorrection(input: OracleInput): Float64Array {
     }
   }
   const out = new Float64Array(d);
-  for (let j = 0; j < d; j++) { run(S, j, input.g[j]!, input.theta[j]!, n, dG, dTh); out[j] = S.o[1]!; }
+  for (let j = 0; j < d; j++) { run(S, j, gAt, theta[j]!, n, dG, dTh); out[j] = S.o[1]!; }
   return out;
 }

@@ -37,6 +37,19 @@ export interface OptimizerModule {
    */
   penalty?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>, loss?: number): number;
   penaltyWeight?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>): Float64Array;
+  /**
+   * Only for rules whose memory is linear in the gradients (theory.md §7): the weights of
+   * F⁽ⁿ⁾ = Σⱼ g[j]·∇L_{π(n−j)} + thetaCoefficient·θ on a batch history, j = 0..count, and
+   * J_k = g[k]·H_{π(n−k)} + theta[k]·I; exact finite-n when n is given (zero for j > n).
+   */
+  historyWeights?(hyper?: Partial<Hyper>, n?: number, count?: number): HistoryWeights;
+}
+
+export interface HistoryWeights {
+  readonly g: Float64Array;
+  /** theta[0] is 0: the current iterate's part is thetaCoefficient. */
+  readonly theta: Float64Array;
+  readonly thetaCoefficient: number;
 }
 
 /** A test problem with an exact gradient and Hessian-vector product. */
@@ -48,4 +61,15 @@ export interface Problem {
   loss(theta: Float64Array): number;
   grad(theta: Float64Array, out: Float64Array): Float64Array;
   hvp(theta: Float64Array, v: Float64Array, out: Float64Array): Float64Array;
+}
+
+/**
+ * A finite-sum problem L = (1/m) Σᵢ Lᵢ over m equal batches (theory.md §7): the full loss as a
+ * Problem, plus each batch's loss, gradient and Hessian-vector product (same buffer contract).
+ */
+export interface FiniteSumProblem extends Problem {
+  readonly batches: number;
+  batchLoss(batch: number, theta: Float64Array): number;
+  batchGrad(batch: number, theta: Float64Array, out: Float64Array): Float64Array;
+  batchHvp(batch: number, theta: Float64Array, v: Float64Array, out: Float64Array): Float64Array;
 }

@@ -10,7 +10,8 @@
  * logit has standard deviation 3, plus N(0, 1) logit noise (about 10% of labels disagree
  * with the teacher), which keeps the data non-separable and the minimiser finite.
  */
-import type { Problem } from '../types.js';
+import type { FiniteSumProblem } from '../types.js';
+import { finiteSum, type SampleRange } from './finite-sum.js';
 import { createRng, mixSeed } from './random.js';
 
 export interface LogisticOptions {
@@ -22,6 +23,8 @@ export interface LogisticOptions {
   /** Smallest and largest feature scale. */
   sMin?: number;
   sMax?: number;
+  /** Equal batches the samples are split into, in order (L = mean of the batch losses). */
+  batches?: number;
 }
 
 /** σ(z) = 1/(1 + e^{−z}), written so that neither branch overflows. */
@@ -36,7 +39,7 @@ function softplus(z: number): number {
   return Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
 }
 
-export function createLogistic({ samples = 200, features = 10, seed = 0, l2 = 0.01, sMin = 0.5, sMax = 3 }: LogisticOptions = {}): Problem {
+export function createLogistic({ samples = 200, features = 10, seed = 0, l2 = 0.01, sMin = 0.5, sMax = 3, batches = 1 }: LogisticOptions = {}): FiniteSumProblem {
   if (!Number.isInteger(samples) || samples < 1) throw new RangeError(`logistic: samples must be a positive integer, got ${samples}`);
   if (!Number.isInteger(features) || features < 1) throw new RangeError(`logistic: features must be a positive integer, got ${features}`);
   const m = samples, d = features, mu = l2;
@@ -65,47 +68,45 @@ export function createLogistic({ samples = 200, features = 10, seed = 0, l2 = 0.
     return z;
   };
 
-  return {
-    name: 'logistic',
-    dim: d,
-    /** Small random weights wⱼ ~ N(0, 0.1²): logits of order 0.1–1, gradient of order 1. */
-    initial(initSeed = 0) {
-      const r = createRng(mixSeed(initSeed, 4));
-      return Float64Array.from({ length: d }, () => 0.1 * r.normal());
-    },
-    loss(w) {
+  /** The mean loss over samples [a, b) plus the L2 term; gradient and H·v likewise. */
+  const range: SampleRange = {
+    loss(w, a, b) {
       check('theta', w);
       let s = 0, w2 = 0;
-      for (let i = 0; i < m; i++) {
+      for (let i = a; i < b; i++) {
         const z = dot(i, w);
         s += softplus(z) - y[i] * z;
       }
       for (let j = 0; j < d; j++) w2 += w[j] * w[j];
-      return s / m + 0.5 * mu * w2;
+      return s / (b - a) + 0.5 * mu * w2;
     },
-    /** Writes ∇L(w) into `out` and returns `out`; `out` must not alias `theta`. */
-    grad(w, out) {
+    grad(w, out, a, b) {
       check('theta', w);
       check('out', out);
       for (let j = 0; j < d; j++) out[j] = mu * w[j];
-      for (let i = 0, o = 0; i < m; i++, o += d) {
-        const r = (sigmoid(dot(i, w)) - y[i]) / m;
+      for (let i = a, o = a * d; i < b; i++, o += d) {
+        const r = (sigmoid(dot(i, w)) - y[i]) / (b - a);
         for (let j = 0; j < d; j++) out[j] += r * X[o + j];
       }
       return out;
     },
-    /** Writes H(w)·v into `out` and returns `out`; `out` must alias neither `theta` nor `v`. */
-    hvp(w, v, out) {
+    hvp(w, v, out, a, b) {
       check('theta', w);
       check('v', v);
       check('out', out);
       for (let j = 0; j < d; j++) out[j] = mu * v[j];
-      for (let i = 0, o = 0; i < m; i++, o += d) {
+      for (let i = a, o = a * d; i < b; i++, o += d) {
         const s = sigmoid(dot(i, w));
-        const t = (s * (1 - s) * dot(i, v)) / m;
+        const t = (s * (1 - s) * dot(i, v)) / (b - a);
         for (let j = 0; j < d; j++) out[j] += t * X[o + j];
       }
       return out;
     },
   };
+
+  return finiteSum('logistic', d, m, batches, range, (initSeed = 0) => {
+    // small random weights wⱼ ~ N(0, 0.1²): logits of order 0.1–1, gradient of order 1
+    const r = createRng(mixSeed(initSeed, 4));
+    return Float64Array.from({ length: d }, () => 0.1 * r.normal());
+  });
 }

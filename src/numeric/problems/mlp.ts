@@ -15,7 +15,8 @@
  *   R{δ_a} = R{δ_h} ⊙ (1 − h²) − 2 h ⊙ R{h} ⊙ δ_h    (d/da (1 − tanh²a) = −2 tanh a (1 − tanh²a))
  *   H·v = [R{δ_a}xᵀ, R{δ_a}, R{δₒ}hᵀ + δₒR{h}ᵀ, R{δₒ}]   summed over samples
  */
-import type { Problem } from '../types.js';
+import type { FiniteSumProblem } from '../types.js';
+import { finiteSum, type SampleRange } from './finite-sum.js';
 import { createRng, mixSeed } from './random.js';
 
 export interface MlpOptions {
@@ -26,9 +27,11 @@ export interface MlpOptions {
   seed?: number;
   /** Standard deviation of the class centres (the within-class noise is N(0, I)). */
   spread?: number;
+  /** Equal batches the samples are split into, in order (L = mean of the batch losses). */
+  batches?: number;
 }
 
-export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3, seed = 0, spread = 1 }: MlpOptions = {}): Problem {
+export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3, seed = 0, spread = 1, batches = 1 }: MlpOptions = {}): FiniteSumProblem {
   for (const [k, v] of Object.entries({ samples, inputs, hidden, classes })) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`mlp: ${k} must be a positive integer, got ${v}`);
   }
@@ -50,6 +53,7 @@ export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3,
   // Per-sample work buffers, allocated once: grad and hvp allocate nothing (not reentrant).
   const h = new Float64Array(K), dh = new Float64Array(K), rh = new Float64Array(K);
   const p = new Float64Array(C), dout = new Float64Array(C), rout = new Float64Array(C);
+  let count = m; // samples in the range being summed: δₒ carries the 1/count of the mean
 
   const check = (what: string, x: Float64Array) => {
     if (x.length !== dim) throw new RangeError(`mlp: ${what} has length ${x.length}, expected ${dim}`);
@@ -80,7 +84,7 @@ export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3,
 
   /** δₒ = (p − e_y)/m and δ_h = W₂ᵀδₒ for sample i (after forward). */
   const backwardHidden = (theta: Float64Array, i: number) => {
-    for (let c = 0; c < C; c++) dout[c] = (p[c] - (c === Y[i] ? 1 : 0)) / m;
+    for (let c = 0; c < C; c++) dout[c] = (p[c] - (c === Y[i] ? 1 : 0)) / count;
     dh.fill(0);
     for (let c = 0; c < C; c++) {
       const d = dout[c];
@@ -88,29 +92,19 @@ export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3,
     }
   };
 
-  return {
-    name: 'mlp',
-    dim,
-    /** W₁ ~ N(0, 1/p), W₂ ~ N(0, 1/k) (Glorot-like, small), biases 0. */
-    initial(initSeed = 0) {
-      const r = createRng(mixSeed(initSeed, 6));
-      const theta = new Float64Array(dim);
-      for (let t = W1; t < B1; t++) theta[t] = r.normal() / Math.sqrt(P);
-      for (let t = W2; t < B2; t++) theta[t] = r.normal() / Math.sqrt(K);
-      return theta;
-    },
-    loss(theta) {
+  const range: SampleRange = {
+    loss(theta, a, b) {
       check('theta', theta);
       let s = 0;
-      for (let i = 0; i < m; i++) s += forward(theta, i);
-      return s / m;
+      for (let i = a; i < b; i++) s += forward(theta, i);
+      return s / (b - a);
     },
-    /** Writes ∇L(θ) into `out` and returns `out`; `out` must not alias `theta`. */
-    grad(theta, out) {
+    grad(theta, out, a, b) {
       check('theta', theta);
       check('out', out);
       out.fill(0);
-      for (let i = 0; i < m; i++) {
+      count = b - a;
+      for (let i = a; i < b; i++) {
         forward(theta, i);
         backwardHidden(theta, i);
         for (let c = 0; c < C; c++) {
@@ -127,13 +121,13 @@ export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3,
       }
       return out;
     },
-    /** Writes H(θ)·v into `out` and returns `out`; `out` must alias neither `theta` nor `v`. */
-    hvp(theta, v, out) {
+    hvp(theta, v, out, a, b) {
       check('theta', theta);
       check('v', v);
       check('out', out);
       out.fill(0);
-      for (let i = 0; i < m; i++) {
+      count = b - a;
+      for (let i = a; i < b; i++) {
         forward(theta, i);
         backwardHidden(theta, i);
         const xo = i * P;
@@ -151,7 +145,7 @@ export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3,
           rout[c] = ro;
           pro += p[c] * ro;
         }
-        for (let c = 0; c < C; c++) rout[c] = (p[c] * (rout[c] - pro)) / m;
+        for (let c = 0; c < C; c++) rout[c] = (p[c] * (rout[c] - pro)) / count;
         // Output layer: R{gW₂} = R{δₒ}hᵀ + δₒR{h}ᵀ, R{gb₂} = R{δₒ}.
         for (let c = 0; c < C; c++) {
           const d = dout[c], rd = rout[c];
@@ -170,4 +164,13 @@ export function createMlp({ samples = 150, inputs = 4, hidden = 12, classes = 3,
       return out;
     },
   };
+
+  // W₁ ~ N(0, 1/p), W₂ ~ N(0, 1/k) (Glorot-like, small), biases 0
+  return finiteSum('mlp', dim, m, batches, range, (initSeed = 0) => {
+    const r = createRng(mixSeed(initSeed, 6));
+    const theta = new Float64Array(dim);
+    for (let t = W1; t < B1; t++) theta[t] = r.normal() / Math.sqrt(P);
+    for (let t = W2; t < B2; t++) theta[t] = r.normal() / Math.sqrt(K);
+    return theta;
+  });
 }
