@@ -137,13 +137,13 @@ export class PathwiseMemoryless {
     return this.opts.regime === 'asymptotic' ? this.truncation.lags : Math.min(s, this.truncation.lags);
   }
 
-  /** F⁽ˢ⁾ as weights on the batch gradients, plus its θ coefficient (slot m). */
-  private directionWeights(s: number, order: BatchOrder): Float64Array {
+  /** F⁽ⁿ⁻ᵏ⁾ as weights on the batch gradients, plus its θ coefficient (slot m); batchAt[j] = π(n−j). */
+  private directionWeights(n: number, k: number, batchAt: Int32Array): Float64Array {
     const m = this.problem.batches;
     const out = new Float64Array(m + 1);
-    const w = this.weights(s);
-    const last = this.lastLag(s);
-    for (let j = 0; j <= last; j++) out[order(s - j)]! += w.g[j]!;
+    const w = this.weights(n - k);
+    const last = this.lastLag(n - k);
+    for (let j = 0; j <= last; j++) out[batchAt[k + j]!]! += w.g[j]!;
     out[m] = w.thetaCoefficient;
     return out;
   }
@@ -168,7 +168,11 @@ export class PathwiseMemoryless {
       if (ct !== 0) for (let x = 0; x < dim; x++) out[x] += ct * theta[x]!;
       return out;
     };
-    const F = combine(this.directionWeights(n, order), new Float64Array(dim));
+    // π(n−j) for every lag read below (up to two windows back), looked up once
+    const K = this.truncation.lags;
+    const batchAt = new Int32Array(2 * K + 1);
+    for (let j = 0; j <= 2 * K; j++) batchAt[j] = this.opts.regime === 'asymptotic' || n - j >= 0 ? order(n - j) : 0;
+    const F = combine(this.directionWeights(n, 0, batchAt), new Float64Array(dim));
     const M = new Float64Array(dim);
     if (!withM) return { F, M };
     // A[i] = Σ_{k: π(n−k)=i} c_k D_k (goes through H_i), B = Σ_k d_k D_k (direct)
@@ -178,9 +182,9 @@ export class PathwiseMemoryless {
     const Dk = new Float64Array(m + 1);
     const last = this.lastLag(n);
     for (let k = 1; k <= last; k++) {
-      const f = this.directionWeights(n - k, order);
+      const f = this.directionWeights(n, k, batchAt);
       for (let x = 0; x <= m; x++) Dk[x] += f[x]!;
-      const a = A[order(n - k)]!, ck = w.g[k]!, dk = w.theta[k]!;
+      const a = A[batchAt[k]!]!, ck = w.g[k]!, dk = w.theta[k]!;
       for (let x = 0; x <= m; x++) { a[x] += ck * Dk[x]!; B[x] += dk * Dk[x]!; }
     }
     for (let i = 0; i < m; i++) {
