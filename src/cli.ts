@@ -21,7 +21,15 @@ import { emitTs } from './emit/ts.js';
 import { emitWasm, emitWat } from './emit/wasm.js';
 import { emitWgsl, wgslKernels } from './emit/wgsl.js';
 import { loadOptimizer } from './numeric/compile.js';
-import { PROBLEMS, problemNames } from './numeric/problems/index.js';
+import { FINITE_SUM_PROBLEMS, PROBLEMS, problemNames } from './numeric/problems/index.js';
+import { deriveBatches } from './derive/batches.js';
+import type { Rule } from './ir/rule.js';
+import { buildBatchDocument, emitBatchJson } from './emit/batch-document.js';
+import { textDocument } from './emit/text.js';
+import { latexDocument } from './emit/latex.js';
+import { htmlDocument } from './emit/html.js';
+import { markdownDocument } from './emit/markdown.js';
+import { formatBatchValidation, runBatchValidation, type BatchValidationResult } from './numeric/validate-batches.js';
 import { progressBar } from './numeric/progress.js';
 import {
   formatValidation, ruleFacts, runValidation, validationJson, validationParams,
@@ -94,12 +102,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 // ---- arguments -------------------------------------------------------------------------
 
-interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; output?: string }
+interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; batches?: number; output?: string }
 interface BuildArgs { kind: 'build'; rules: string; out: string; check: boolean }
 interface CodegenArgs { kind: 'codegen'; rule: string; target: Target; output?: string }
 interface ValidateArgs {
   kind: 'validate'; rule: string; problems: string[]; hs: number[]; horizon: number;
-  set: Record<string, number>; seed: number; plot?: string; json: boolean;
+  set: Record<string, number>; seed: number; plot?: string; json: boolean; batches?: number; orderSeed: number;
 }
 type Parsed =
   | DeriveArgs
@@ -139,8 +147,10 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
           describe: 'parameter to send to 0 after deriving (repeatable, or a comma list: eps,lambda)',
         })
         .option('exact-n', { type: 'boolean', default: false, describe: 'exact finite-n result instead of the asymptotic one' })
+        .option('batches', { type: 'number', requiresArg: true, describe: 'mini-batches: the pathwise M for m batches per epoch and its expectation under random reshuffling' })
         .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write to FILE instead of stdout' })
         .example('memloss derive rules/adamw.rule', 'M for AdamW, as text')
+        .example('memloss derive rules/heavy-ball.rule --batches 10', 'the mini-batch correction and its noise term (docs/minibatch.md)')
         .example('memloss derive rules/adam.rule --limit eps', 'M for Adam in the limit eps → 0')
         .example('memloss derive rules/adamw.rule --format latex', 'as a LaTeX document'),
     )
@@ -173,11 +183,14 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
           describe: 'parameter values over the validation defaults (repeatable, or a comma list: beta=0.9,eps=1e-3)',
         })
         .option('seed', { type: 'number', default: 1, requiresArg: true, describe: 'seed of the problem data and the starting point' })
+        .option('batches', { type: 'number', requiresArg: true, describe: 'mini-batches: split the problem into m equal batches and validate the pathwise M on one batch order (logistic, mlp)' })
+        .option('order-seed', { type: 'number', default: 1, requiresArg: true, describe: 'with --batches: seed of the batch order (random reshuffling)' })
         .option('plot', { type: 'string', requiresArg: true, describe: 'write an SVG plot of the gaps against h to FILE' })
         .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
         .example('memloss validate rules/heavy-ball.rule', 'on the quartic, default step sizes')
         .example('memloss validate rules/adamw.rule --problem all --plot gaps.svg', 'on every problem, with a plot')
-        .example('memloss validate rules/adam.rule --set beta1=0.9,beta2=0.999 --h 0.001,0.0005,0.00025', 'at the usual parameters, smaller steps'),
+        .example('memloss validate rules/adam.rule --set beta1=0.9,beta2=0.999 --h 0.001,0.0005,0.00025', 'at the usual parameters, smaller steps')
+        .example('memloss validate rules/heavy-ball.rule --problem logistic --batches 200', 'per-example batches, one reshuffled order'),
     )
     .demandCommand(1, 'give a command: derive, build, codegen or validate')
     .strict()
@@ -198,7 +211,11 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   if (failure !== undefined) return { kind: 'usage', message: failure, command };
   if (shown || a['help'] || a['version']) return { kind: 'shown', text: shown };
   if (command === 'derive') {
+    const batches = a['batches'] as number | undefined;
+    if (batches !== undefined && !(Number.isInteger(batches) && batches >= 1))
+      return { kind: 'usage', message: `--batches takes a positive integer, got '${String(batches)}'`, command };
     return {
+      ...(batches !== undefined ? { batches } : {}),
       kind: 'derive',
       rule: String(a['rule']),
       format: a['format'] as Format,
@@ -237,7 +254,16 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
     set[m[1]!] = value;
   }
   const plot = a['plot'] as string | undefined;
-  return { kind: 'validate', rule: String(a['rule']), problems: [...new Set(problems)], hs, horizon, set, seed, ...(plot !== undefined ? { plot } : {}), json: Boolean(a['json']) };
+  const batches = a['batches'] as number | undefined;
+  if (batches !== undefined && !(Number.isInteger(batches) && batches >= 1)) return usage(`--batches takes a positive integer, got '${String(batches)}'`);
+  const orderSeed = Number(a['order-seed']);
+  if (!Number.isInteger(orderSeed)) return usage(`--order-seed takes an integer, got '${String(a['order-seed'])}'`);
+  if (batches !== undefined) {
+    const noBatches = problems.find((p) => !Object.hasOwn(FINITE_SUM_PROBLEMS, p));
+    if (noBatches !== undefined) return usage(`--batches: problem '${noBatches}' is not a sum over samples; choose from ${Object.keys(FINITE_SUM_PROBLEMS).sort().join(', ')}`);
+    if (plot !== undefined) return usage('--plot is not available with --batches');
+  }
+  return { kind: 'validate', ...(batches !== undefined ? { batches } : {}), orderSeed, rule: String(a['rule']), problems: [...new Set(problems)], hs, horizon, set, seed, ...(plot !== undefined ? { plot } : {}), json: Boolean(a['json']) };
 }
 
 function packageVersion(): string {
@@ -303,8 +329,23 @@ function writeText(file: string, text: string): void {
 
 function deriveCommand(args: DeriveArgs): number {
   const rule = parseRule(readText(args.rule), args.rule);
+  if (args.batches !== undefined) return deriveBatchesCommand(args, rule, args.batches);
   const d = derive(rule, { limits: args.limits, exactN: args.regime === 'exact-n' });
   const text = withFinalNewline(EMITTERS[args.format](d, args.regime));
+  if (args.output !== undefined) writeText(args.output, text);
+  else out(text);
+  return EXIT.ok;
+}
+
+/** The mini-batch document: weights on a batch history, pathwise M, expectation under reshuffling. */
+function deriveBatchesCommand(args: DeriveArgs, rule: Rule, batches: number): number {
+  const d = derive(rule, { limits: args.limits, exactN: true });
+  const b = deriveBatches(d, batches);
+  const blocks = () => buildBatchDocument(d, b);
+  const text = args.format === 'json' ? emitBatchJson(d, b)
+    : args.format === 'latex' ? latexDocument(blocks())
+      : args.format === 'html' ? htmlDocument(blocks(), rule.name)
+        : args.format === 'md' ? markdownDocument(blocks()) : textDocument(blocks());
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
   return EXIT.ok;
@@ -452,6 +493,7 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
       out(`note: exact sign lies on the memory path, so M vanishes almost everywhere; the memoryless iteration matches the optimizer only until a momentum coordinate changes sign, and order 2 cannot show after that\n`);
   }
   const bar = progressBar(process.stderr);
+  if (args.batches !== undefined) return validateBatches(args, args.batches, rule, module, hyper, params, bar);
   const results: ValidationResult[] = [];
   for (const name of args.problems) {
     const problem = PROBLEMS[name]!({ seed: args.seed });
@@ -474,5 +516,36 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
   for (const r of results) if (!r.verdict.ok) err(`memloss: validation failed on ${r.problem}: ${r.verdict.reason}\n`);
   // non-finite closed forms are a bug in memloss, not a property of the rule
   if (results.some((r) => r.verdict.diagnosis === 'non-finite-form')) return EXIT.internal;
+  return ok ? EXIT.ok : EXIT.ruleError;
+}
+
+/** `validate --batches m`: the pathwise M on one reshuffled batch order, per problem. */
+function validateBatches(args: ValidateArgs, batches: number, rule: Rule, module: ReturnType<typeof loadOptimizer>, hyper: Record<string, number>,
+  params: readonly ParamChoice[], bar: ReturnType<typeof progressBar>): number {
+  if (!module.historyWeights) {
+    // the same located reason derive --batches gives
+    deriveBatches(derive(rule), batches);
+    throw new CliError(`${rule.name}: the memory is not linear in the gradients`);
+  }
+  const results: BatchValidationResult[] = [];
+  for (const name of args.problems) {
+    let problem;
+    try {
+      problem = FINITE_SUM_PROBLEMS[name]!({ seed: args.seed, batches });
+    } catch (e) {
+      throw new CliError(`--batches: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const r = runBatchValidation({
+      module, problem, hs: args.hs, horizon: args.horizon, hyper, seed: args.seed, orderSeed: args.orderSeed,
+      onProgress: (done, total) => bar.update(done, total, name),
+    });
+    bar.done();
+    results.push(r);
+    if (!args.json) out(`\n${formatBatchValidation(r)}`);
+  }
+  const ok = results.every((r) => r.ok);
+  if (args.json)
+    out(validationJson({ rule: rule.name, file: args.rule, batches, orderSeed: args.orderSeed, horizon: args.horizon, seed: args.seed, stepSizes: args.hs, parameters: params, ok, results }));
+  for (const r of results) if (!r.ok) err(`memloss: validation failed on ${r.problem} with ${batches} batches: ${r.reason}\n`);
   return ok ? EXIT.ok : EXIT.ruleError;
 }

@@ -168,6 +168,8 @@ export function deriveBatches(deriv: Derivation, batches: number): BatchDerivati
   let pairWeight = { lagAtMostK: E.ZERO as Expr, lagAboveK: E.ZERO as Expr };
   let fullBatchWeight: Expr = E.ZERO;
   let gamma: Expr = E.ZERO;
+  let gammaManyBatches: Expr = E.ZERO;
+  let sameEpochPart: Expr = E.ZERO;
   if (!E.isZero(asymptotic.lagG)) {
     // P(x) = Σ_{j=0}^{x−1} ĉ(j)
     const P = sum(ctx, 'P(k) = Σ_{j=0}^{k−1} ĉ(j)', cHat(j), J, E.ZERO, E.sub(k, E.ONE), true);
@@ -181,7 +183,10 @@ export function deriveBatches(deriv: Derivation, batches: number): BatchDerivati
     const offDiagonal = sum(ctx, 'T(d) = Σ_{k≥1} W(k,k+d) + W(k+d,k)',
       E.add(E.mul(cHat(k), E.sub(Pat(E.add(k, d)), Pat(d))), E.mul(cHat(E.add(k, d)), E.add(delta0, Pat(k)))), K, E.ONE, undefined, true);
     const sameEpoch = sum(ctx, 'Σ_{d=1}^{m−1} (1 − d/m)·T(d)', E.mul(E.sub(E.ONE, E.div(d, m)), offDiagonal), D, E.ONE, E.sub(m, E.ONE), true);
-    gamma = tidy('noise coefficient γ(m)', E.mul(E.HALF, E.sub(diagonal, E.div(sameEpoch, E.sub(m, E.ONE)))), space);
+    // γ = γ∞ − ρ(m)/(m − 1): Σ_d T(d) converges, so the same-epoch part vanishes like 1/m
+    gammaManyBatches = tidy('γ as m → ∞', E.mul(E.HALF, diagonal), space, true);
+    sameEpochPart = tidy('ρ(m), the same-epoch part of γ', E.mul(E.HALF, sameEpoch), space, true);
+    gamma = E.sub(gammaManyBatches, E.div(sameEpochPart, E.sub(m, E.ONE)));
     checkNoiseCoefficient(rule, gamma, asymptotic, space);
     notes.add('the expectation is over the permutations and over the position of step n within its epoch (uniform), i.e. where the epoch boundaries fall; with m = 1 there is no noise and E[M] = M');
   } else notes.add('the update has no memory of past gradients: M and its mini-batch noise term vanish');
@@ -198,6 +203,8 @@ export function deriveBatches(deriv: Derivation, batches: number): BatchDerivati
     fullBatchWeight: publish(fullBatchWeight),
     noiseCoefficient: publish(gamma),
     noiseCoefficientValue,
+    noiseCoefficientManyBatches: publish(gammaManyBatches),
+    noiseSameEpoch: publish(sameEpochPart),
     gradientCoefficient: publish(C),
     sums: ctx.sums.map((x) => ({ ...x, index: publish(E.sym(x.index)).kind === 'sym' ? (publish(E.sym(x.index)) as E.Sym).name : x.index, summand: publish(x.summand), lo: publish(x.lo), hi: x.hi && publish(x.hi), value: publish(x.value) })),
     assumptions: [...ctx.assumptions].sort(),

@@ -152,6 +152,10 @@ export interface BatchDerivation {
   readonly noiseCoefficient: Expr;
   /** γ at m = batches and the default parameters. */
   readonly noiseCoefficientValue: number;
+  /** γ∞ = lim γ as m → ∞; γ(m) = γ∞ − ρ(m)/(m − 1). */
+  readonly noiseCoefficientManyBatches: Expr;
+  /** ρ(m): the part of γ from pairs of steps in the same epoch (two different batches). */
+  readonly noiseSameEpoch: Expr;
   /** The weight of ∇L in F (asymptotic), so that the noise adds h·γ/C·V to the loss. */
   readonly gradientCoefficient: Expr;
   readonly sums: readonly RecordedSum[];

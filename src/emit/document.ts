@@ -8,6 +8,7 @@ import type { Expr } from '../ir/expr.js';
 import type {
   CorrectionTerm, Derivation, Interpretation, Potential, Regime, RegimeResult, Verdict, VerdictKind,
 } from '../derive/types.js';
+import type { Rule } from '../ir/rule.js';
 import { expansionSection, ruleSection, unrolledSection } from './appendix.js';
 import {
   aligned, COORD, exactNResult, math, named, regimeInlines, showRegime, text, VECTOR, type Block, type Inline, type Shown,
@@ -51,9 +52,7 @@ function latexNumber(t: string): string {
 function header(d: Derivation, shown: Shown, out: Block[]) {
   const rule = d.rule;
   out.push({ kind: 'heading', level: 1, text: `Memory correction of ${rule.name}` });
-  const source: Inline[] = [text(`Rule file: ${rule.file}.`)];
-  if (rule.cite !== undefined) source.push(text(` Reference: ${rule.cite}.`));
-  out.push({ kind: 'para', content: source });
+  out.push(sourceBlock(rule));
   const regime: Inline[] = [text('Regime: '), ...regimeInlines(shown.result.regime), text('.')];
   if (shown.fallback !== undefined)
     regime.push(text(` The exact finite-n form is unavailable (${shown.fallback}); the asymptotic result is shown instead.`));
@@ -66,6 +65,19 @@ function header(d: Derivation, shown: Shown, out: Block[]) {
   });
   if (d.limits.length) limits.push(text('.'));
   out.push({ kind: 'para', content: limits });
+  out.push(...parameterBlocks(rule));
+}
+
+/** The rule file (and reference) as a paragraph. */
+export function sourceBlock(rule: Rule): Block {
+  const source: Inline[] = [text(`Rule file: ${rule.file}.`)];
+  if (rule.cite !== undefined) source.push(text(` Reference: ${rule.cite}.`));
+  return { kind: 'para', content: source };
+}
+
+/** The parameters with their default values and domains. */
+export function parameterBlocks(rule: Rule): Block[] {
+  const out: Block[] = [];
   if (rule.params.length === 0) out.push({ kind: 'para', content: [text('Parameters: none.')] });
   else {
     out.push({ kind: 'para', content: [text('Parameters (default value and domain):')] });
@@ -77,6 +89,7 @@ function header(d: Derivation, shown: Shown, out: Block[]) {
       )]),
     });
   }
+  return out;
 }
 
 // ---- the result ---------------------------------------------------------------------------
@@ -285,7 +298,7 @@ export function conditionMath(c: NonNullable<Verdict['condition']>): { tex: stri
   return { tex: `${toLatex(c.lhs, COORD)} ${c.op} ${toLatex(c.rhs, COORD)}`, plain: `${toText(c.lhs)} ${c.op} ${toText(c.rhs)}` };
 }
 
-function listSection(title: string, items: readonly string[], out: Block[]) {
+export function listSection(title: string, items: readonly string[], out: Block[]) {
   out.push({ kind: 'heading', level: 2, text: title });
   if (items.length === 0) out.push({ kind: 'para', content: [text('None.')] });
   else out.push({ kind: 'list', items: items.map((s) => [text(s)]) });

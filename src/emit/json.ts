@@ -15,7 +15,7 @@ import { toText } from './expr-text.js';
 
 export const JSON_SCHEMA_VERSION = 1;
 
-type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
 
 export function emitJson(d: Derivation, regime: Regime): string {
   const shown = showRegime(d, regime);
@@ -95,7 +95,7 @@ function regimeJson(r: RegimeResult): Json {
 }
 
 /** Recursively sorts object keys (by UTF-16 code unit) so the bytes never depend on construction order. */
-function sortKeys(j: Json): Json {
+export function sortKeys(j: Json): Json {
   if (j === null || typeof j !== 'object') return j;
   if (Array.isArray(j)) return j.map(sortKeys);
   const o = j as { readonly [key: string]: Json };

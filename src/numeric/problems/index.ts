@@ -11,7 +11,7 @@
  * - Scales: at `initial()` the gradient is O(0.1–1) per coordinate and λ_max(H) is O(1–10),
  *   so step sizes h ≈ 0.001–0.05 are stable over a horizon T = h·steps ≈ 1–2.
  */
-import type { Problem } from '../types.js';
+import type { FiniteSumProblem, Problem } from '../types.js';
 import { createLogistic } from './logistic.js';
 import { createMlp } from './mlp.js';
 import { createQuartic } from './quartic.js';
@@ -27,6 +27,12 @@ export const PROBLEMS: Record<string, ProblemFactory> = {
   quartic: (opts = {}) => createQuartic({ seed: opts.seed }),
   logistic: (opts = {}) => createLogistic({ seed: opts.seed }),
   mlp: (opts = {}) => createMlp({ seed: opts.seed }),
+};
+
+/** The problems that are means over samples, split into `batches` equal batches (theory.md §7). */
+export const FINITE_SUM_PROBLEMS: Record<string, (opts: { seed?: number; batches: number }) => FiniteSumProblem> = {
+  logistic: (opts) => createLogistic(opts),
+  mlp: (opts) => createMlp(opts),
 };
 
 /** The names of PROBLEMS, sorted. */
