@@ -27,8 +27,17 @@ export { parseRule } from './parse/rule-file.js';
  */
 export { derive } from './derive/index.js';
 
+/**
+ * Mini-batches (docs/minibatch.md): `deriveBatches(derivation, m)` → {@link BatchDerivation},
+ * the pathwise correction on a batch history and its expectation under random reshuffling,
+ * for rules linear in the gradients; throws a located {@link RuleError} for other rules.
+ */
+export { deriveBatches } from './derive/batches.js';
+
 /** The derivation as data: states, recorded sums, the correction M, its interpretation. */
 export type {
+  BatchDerivation,
+  BatchWeights,
   Regime,
   CorrectionTerm,
   UnrolledState,

@@ -42,3 +42,36 @@ describe('docs/tutorial.md', () => {
     });
   });
 });
+
+describe('docs/minibatch.md', () => {
+  const doc = readFileSync('docs/minibatch.md', 'utf8');
+  beforeAll(() => {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json']);
+  }, 120_000);
+
+  it('the heavy-ball lines it quotes are what `memloss derive --batches 10` prints', async () => {
+    const r = await capture(() => main(['derive', 'rules/heavy-ball.rule', '--batches', '10']));
+    expect(r.code).toBe(0);
+    for (const line of blockAfter(doc, 'prints, among the rest').trim().split('\n')) expect(r.stdout).toContain(line.trim());
+  });
+
+  it('the adaptive-rule error it quotes is the one printed', async () => {
+    const r = await capture(() => main(['derive', 'rules/adamw.rule', '--batches', '4']));
+    expect(r.stderr.trim()).toBe(blockAfter(doc, '## Which rules').trim().split('\n').slice(1).join('\n'));
+  });
+
+  it('the validate run it shows is what validate prints (timings aside)', async () => {
+    const r = await capture(() => main(['validate', 'rules/heavy-ball.rule', '--problem', 'logistic,mlp', '--batches', '10']));
+    expect(r.code).toBe(0);
+    const untimed = (s: string) => s.trim().split('\n').map((l) => l.replace(/, [\d.]+ s\)$/, ')'));
+    expect(untimed(r.stdout)).toEqual(untimed(blockAfter(doc, '## Checking it by training runs').split('\n').slice(1).join('\n')));
+  });
+
+  it('the table and the code example run and print what the page shows', () => {
+    const table = execFileSync(process.execPath, ['docs/examples/minibatch-table.mjs'], { encoding: 'utf8' });
+    expect(table.trim()).toBe(blockAfter(doc, 'node docs/examples/minibatch-table.mjs').trim());
+    const pathwise = execFileSync(process.execPath, ['docs/examples/minibatch-pathwise.mjs'], { encoding: 'utf8' });
+    expect(doc).toContain(`it prints \`${pathwise.trim()}\``);
+    expect(doc).toContain(readFileSync('docs/examples/minibatch-pathwise.mjs', 'utf8').split('\n').slice(1).join('\n').trim());
+  });
+});
