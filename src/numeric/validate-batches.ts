@@ -9,7 +9,7 @@
 import { fitSlope, observedOrders } from './slopes.js';
 import { PathwiseMemoryless, reshuffledOrder, type Truncation } from './batches.js';
 import type { FiniteSumProblem, Hyper, OptimizerModule } from './types.js';
-import { PASS_SLOPE } from './validate.js';
+import { PASS_SLOPE, ord, progressEvery, sci, tableLines } from './validate.js';
 
 export type BatchVariant = 'pathwise' | 'none';
 
@@ -57,9 +57,7 @@ export function runBatchValidation(opts: BatchValidationOptions): BatchValidatio
   const theta0 = problem.initial(seed);
   const dim = problem.dim;
   const total = hs.reduce((s, h) => s + Math.round(horizon / h), 0);
-  let done = 0;
-  const every = Math.max(1, Math.floor(total / 200));
-  opts.onProgress?.(0, total);
+  const progress = progressEvery(total, opts.onProgress);
   const t0 = performance.now();
   const runs = hs.map((h) => {
     const steps = Math.round(horizon / h);
@@ -80,11 +78,11 @@ export function runBatchValidation(opts: BatchValidationOptions): BatchValidatio
         }
         gap[v] = Number.isFinite(g) ? Math.max(gap[v], g) : Infinity;
       }
-      if (++done % every === 0) opts.onProgress?.(done, total);
+      progress.tick();
     }
     return { h, steps, gap };
   });
-  opts.onProgress?.(total, total);
+  progress.finish();
   const gaps = (v: BatchVariant) => runs.map((r) => r.gap[v]);
   const orders = { pathwise: observedOrders(hs, gaps('pathwise')), none: observedOrders(hs, gaps('none')) };
   const slopes = { pathwise: fitSlope(hs, gaps('pathwise')), none: fitSlope(hs, gaps('none')) };
@@ -101,21 +99,16 @@ export function runBatchValidation(opts: BatchValidationOptions): BatchValidatio
   };
 }
 
-const sci = (x: number) => (x === Infinity ? 'inf' : x === 0 ? '0' : x.toExponential(2));
-const ord = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(2));
 
 /** The table: h, steps, both gaps and the observed orders; then slopes, truncation and verdict. */
 export function formatBatchValidation(r: BatchValidationResult): string {
   const head = ['h', 'steps', 'gap pathwise M', 'gap no M', 'order pathwise', 'order no M'];
   const rows = r.runs.map((run, i) => [String(run.h), String(run.steps), sci(run.gap.pathwise), sci(run.gap.none), ord(r.orders.pathwise[i - 1]), ord(r.orders.none[i - 1])]);
   rows.push(['slope', '', '', '', ord(r.slopes.pathwise), ord(r.slopes.none)]);
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const line = (cells: readonly string[]) => cells.map((s, c) => s.padStart(widths[c]!)).join('  ').trimEnd();
   return [
     `${r.problem} (dim ${r.dim}, ${r.batches} batches, order seed ${r.orderSeed}, seed ${r.seed}, horizon ${r.horizon}, ${r.seconds.toFixed(2)} s)`,
     `lags kept: ${r.truncation.lags} (dropped relative weight ${r.truncation.droppedWeight.toExponential(1)})`,
-    line(head),
-    ...rows.map(line),
+    ...tableLines(head, rows),
     `${r.ok ? 'ok' : 'FAILED'}: ${r.reason}`,
   ].join('\n') + '\n';
 }

@@ -164,13 +164,13 @@ export function runValidation(opts: ValidationOptions): ValidationResult {
   return { ...partial, verdict, seconds: (performance.now() - t0) / 1000 };
 }
 
-interface Progress {
+export interface Progress {
   tick(): void;
   finish(): void;
 }
 
 /** Reports progress about 200 times in all, not on every step. */
-function progressEvery(total: number, report?: (done: number, total: number) => void): Progress {
+export function progressEvery(total: number, report?: (done: number, total: number) => void): Progress {
   if (!report) return { tick() {}, finish() {} };
   const every = Math.max(1, Math.floor(total / 200));
   let done = 0;
@@ -493,8 +493,17 @@ export const MEMORY_STEPS = 1;
 
 // ---- text output -----------------------------------------------------------------------
 
-const sci = (x: number) => (x === Infinity ? 'inf' : Number.isNaN(x) ? '—' : x === 0 ? '0' : x.toExponential(2));
-const ord = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(2));
+/** A gap for the tables: 3 significant digits, 'inf' when a run failed. */
+export const sci = (x: number) => (x === Infinity ? 'inf' : Number.isNaN(x) ? '—' : x === 0 ? '0' : x.toExponential(2));
+/** An order or slope for the tables; empty where there is none. */
+export const ord = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(2));
+
+/** Right-aligned columns, two spaces apart. */
+export function tableLines(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  const line = (cells: readonly string[]) => cells.map((s, c) => s.padStart(widths[c]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)];
+}
 
 /** The table: h, steps, the three gaps, the observed orders; then the slopes and the verdict. */
 export function formatValidation(r: ValidationResult): string {
@@ -504,12 +513,9 @@ export function formatValidation(r: ValidationResult): string {
     ord(r.orders.exact[i - 1]), ord(r.orders.asymptotic[i - 1]), ord(r.orders.none[i - 1]),
   ]);
   rows.push(['slope', '', '', '', '', ord(r.slopes.exact), ord(r.slopes.asymptotic), ord(r.slopes.none)]);
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
-  const line = (cells: readonly string[]) => cells.map((s, c) => s.padStart(widths[c]!)).join('  ').trimEnd();
   const out = [
     `${r.problem} (dim ${r.dim}, seed ${r.seed}, horizon ${r.horizon}, ${r.seconds.toFixed(2)} s)`,
-    line(head),
-    ...rows.map(line),
+    ...tableLines(head, rows),
     `slopes of log gap vs log h: exact M ${ord(r.slopes.exact) || '—'}, asymptotic M ${ord(r.slopes.asymptotic) || '—'}, no M ${ord(r.slopes.none) || '—'}`,
     `${r.verdict.ok ? 'ok' : 'FAILED'}: ${r.verdict.reason}`,
   ];
