@@ -25,10 +25,10 @@ import { FINITE_SUM_PROBLEMS, PROBLEMS, problemNames } from './numeric/problems/
 import { deriveBatches } from './derive/batches.js';
 import type { Rule } from './ir/rule.js';
 import { buildBatchDocument, emitBatchJson } from './emit/batch-document.js';
-import { textDocument } from './emit/text.js';
-import { latexDocument } from './emit/latex.js';
-import { htmlDocument } from './emit/html.js';
-import { markdownDocument } from './emit/markdown.js';
+import { renderText } from './emit/text.js';
+import { renderLatex } from './emit/latex.js';
+import { renderHtml } from './emit/html.js';
+import { renderMarkdown } from './emit/markdown.js';
 import { formatBatchValidation, runBatchValidation, type BatchValidationResult } from './numeric/validate-batches.js';
 import { progressBar } from './numeric/progress.js';
 import {
@@ -343,9 +343,9 @@ function deriveBatchesCommand(args: DeriveArgs, rule: Rule, batches: number): nu
   const b = deriveBatches(d, batches);
   const blocks = () => buildBatchDocument(d, b);
   const text = args.format === 'json' ? emitBatchJson(d, b)
-    : args.format === 'latex' ? latexDocument(blocks())
-      : args.format === 'html' ? htmlDocument(blocks(), rule.name)
-        : args.format === 'md' ? markdownDocument(blocks()) : textDocument(blocks());
+    : args.format === 'latex' ? renderLatex(blocks())
+      : args.format === 'html' ? renderHtml(blocks(), rule.name)
+        : args.format === 'md' ? renderMarkdown(blocks()) : renderText(blocks());
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
   return EXIT.ok;

@@ -7,10 +7,11 @@ import type { Block, Inline } from './doc.js';
 import { buildDocument } from './document.js';
 
 export function emitMarkdown(d: Derivation, regime: Regime): string {
-  return markdownDocument(buildDocument(d, regime, { appendix: false }));
+  return renderMarkdown(buildDocument(d, regime, { appendix: false }));
 }
 
-export const markdownDocument = (blocks: readonly Block[]) => `${blocks.map(block).join('\n\n')}\n`;
+/** Any document (also a matrix rule's) as Markdown. */
+export const renderMarkdown = (blocks: readonly Block[]) => `${blocks.map(block).join('\n\n')}\n`;
 
 /** Backslash-escapes the characters Markdown would read as markup (CommonMark allows it for any ASCII punctuation). */
 export const escapeMarkdown = (s: string) => s.replace(/[\\`*_[\]<>|$~#]/g, (c) => `\\${c}`);

@@ -8,10 +8,11 @@ import type { Block, Inline } from './doc.js';
 import { buildDocument } from './document.js';
 
 export function emitText(d: Derivation, regime: Regime): string {
-  return textDocument(buildDocument(d, regime, { appendix: false }));
+  return renderText(buildDocument(d, regime, { appendix: false }));
 }
 
-export const textDocument = (blocks: readonly Block[]) => `${blocks.map(block).join('\n\n')}\n`;
+/** Any document (also a matrix rule's) as terminal text. */
+export const renderText = (blocks: readonly Block[]) => `${blocks.map(block).join('\n\n')}\n`;
 
 const inline = (xs: readonly Inline[]) => xs.map((x) => (x.kind === 'text' ? x.text : x.plain)).join('');
 
