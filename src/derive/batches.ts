@@ -16,9 +16,8 @@
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
-import { RuleError } from '../ir/diagnostics.js';
+import { InternalError, RuleError } from '../ir/diagnostics.js';
 import { evaluate } from '../ir/eval.js';
-import { InternalError } from '../ir/diagnostics.js';
 import { prevName, type Rule } from '../ir/rule.js';
 import { diff } from './diff.js';
 import { show } from '../ir/show.js';
@@ -91,9 +90,6 @@ function weightsOf(ctx: Context, r: RegimeResult): BatchWeights | string {
   if (why) return why;
   const alpha = internal(r.lagWeightG);
   const beta = internal(r.lagWeightTheta);
-  for (const [what, w] of [['gradients', alpha], ['iterates', beta]] as const)
-    for (const v of ['g', 'theta'])
-      if (E.hasSymbol(w, v)) return `the weight of past ${what} in the update depends on ${v === 'g' ? 'the gradient' : 'θ'} (the rule is adaptive)`;
   let C: Expr = E.ZERO, thetaCoefficient: Expr = E.ZERO;
   for (const t of collectBy(r.F, ['g', 'theta'])) {
     if (t.rest === E.sym('g')) C = E.add(C, t.coefficient);
@@ -108,12 +104,13 @@ function weightsOf(ctx: Context, r: RegimeResult): BatchWeights | string {
 }
 
 /** Renames the internal symbols for output. */
-function publisher(rule: Rule): { publish: (e: Expr) => Expr; batchSymbol: string; gradientLagSymbol: string } {
+function publisher(rule: Rule): { publish: (e: Expr) => Expr; publishName: (s: string) => string; batchSymbol: string; gradientLagSymbol: string } {
   const taken = new Set(rule.params.map((p) => p.name));
   const batchSymbol = taken.has('m') ? 'm_batches' : 'm';
   const gradientLagSymbol = taken.has('l') ? 'l_lag' : 'l';
-  const map = { [K]: E.sym('k'), [L]: E.sym(gradientLagSymbol), [D]: E.sym('d'), [J]: E.sym('j'), [M]: E.sym(batchSymbol) };
-  return { publish: (e) => E.subs(e, map), batchSymbol, gradientLagSymbol };
+  const names: Record<string, string> = { [K]: 'k', [L]: gradientLagSymbol, [D]: 'd', [J]: 'j', [M]: batchSymbol };
+  const map = Object.fromEntries(Object.entries(names).map(([from, to]) => [from, E.sym(to)]));
+  return { publish: (e) => E.subs(e, map), publishName: (s) => names[s] ?? s, batchSymbol, gradientLagSymbol };
 }
 
 function context(rule: Rule): Context {
@@ -193,7 +190,7 @@ export function deriveBatches(deriv: Derivation, batches: number): BatchDerivati
 
   const env = Object.fromEntries(rule.params.map((p) => [p.name, Number(p.valueText)]));
   const noiseCoefficientValue = batches === 1 ? 0 : evaluate(gamma, { ...env, [M]: batches });
-  const { publish, batchSymbol, gradientLagSymbol } = publisher(rule);
+  const { publish, publishName, batchSymbol, gradientLagSymbol } = publisher(rule);
   const pubWeights = (w: BatchWeights) => publishWeights(w, publish);
   return {
     batches, batchSymbol, gradientLagSymbol,
@@ -206,7 +203,7 @@ export function deriveBatches(deriv: Derivation, batches: number): BatchDerivati
     noiseCoefficientManyBatches: publish(gammaManyBatches),
     noiseSameEpoch: publish(sameEpochPart),
     gradientCoefficient: publish(C),
-    sums: ctx.sums.map((x) => ({ ...x, index: publish(E.sym(x.index)).kind === 'sym' ? (publish(E.sym(x.index)) as E.Sym).name : x.index, summand: publish(x.summand), lo: publish(x.lo), hi: x.hi && publish(x.hi), value: publish(x.value) })),
+    sums: ctx.sums.map((x) => ({ index: publishName(x.index), summand: publish(x.summand), lo: publish(x.lo), ...(x.hi ? { hi: publish(x.hi) } : {}), value: publish(x.value) })),
     assumptions: [...ctx.assumptions].sort(),
     notes: [...notes].sort(),
   };
