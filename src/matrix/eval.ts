@@ -19,6 +19,14 @@ export class MatrixEvaluator {
     private readonly shape: { readonly rows: number; readonly cols: number },
   ) {}
 
+  /** An evaluator with more leaves that shares this one's memo (the new leaves must be new names). */
+  extend(extra: ReadonlyMap<string, Mat>): MatrixEvaluator {
+    const ev = new MatrixEvaluator(new Map([...this.leaves, ...extra]), this.scalars, this.shape);
+    for (const [k, v] of this.memo) ev.memo.set(k, v);
+    for (const [k, v] of this.eigs) ev.eigs.set(k, v);
+    return ev;
+  }
+
   scalar(e: Parameters<typeof evaluate>[0]): number {
     return evaluate(e, this.scalars);
   }

@@ -126,7 +126,9 @@ export interface ValidationResult {
 
 /** Runs the true optimizer and the three memoryless iterations for every step size, and judges the slopes. */
 export function runValidation(opts: ValidationOptions): ValidationResult {
-  const { module, problem, horizon, facts } = opts;
+  const { problem, horizon, facts } = opts;
+  // a matrix rule acts on the problem's matrix blocks
+  const module = problem.blocks && opts.module.forShapes ? opts.module.forShapes(problem.blocks) : opts.module;
   const seed = opts.seed ?? 1;
   if (!(horizon > 0 && Number.isFinite(horizon))) throw new RangeError(`the horizon must be a positive number, got ${horizon}`);
   const hs = [...new Set(opts.hs)].sort((a, b) => b - a);
