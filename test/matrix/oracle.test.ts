@@ -5,9 +5,7 @@
  * the asymptotic form at n = 300 with the decays capped at 0.7 (a³⁰⁰ < 1e-46).
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { parseRuleFile } from '../../src/parse/rule-file.js';
-import { isMatrixRule, type MatrixRule } from '../../src/ir/rule.js';
+import { MATRIX_RULES, loadMatrixRule } from './rules.js';
 import { deriveMatrix } from '../../src/matrix/derive.js';
 import { loadMatrixOptimizer } from '../../src/matrix/module.js';
 import { matrixOracleCorrection } from '../../src/numeric/matrix-oracle.js';
@@ -16,13 +14,6 @@ import type { Mat } from '../../src/matrix/linalg.js';
 import { mulberry32 } from '../../src/ir/random.js';
 import { toNumber } from '../../src/ir/rational.js';
 
-export const MATRIX_RULES = ['shampoo', 'muon', 'one-sided-shampoo'];
-
-export function loadMatrixRule(name: string): MatrixRule {
-  const r = parseRuleFile(readFileSync(`rules/matrix/${name}.rule`, 'utf8'), `rules/matrix/${name}.rule`);
-  if (!isMatrixRule(r)) throw new Error('not a matrix rule');
-  return r;
-}
 
 /** L(W) = ¼‖W Wᵀ − A‖² + ⟨B, W⟩ (A symmetric): ∇L = (WWᵀ − A)W + B, H[V] = (VWᵀ + WVᵀ)W + (WWᵀ − A)V. */
 function testLoss(rand: () => number, r: number, c: number) {
