@@ -1,9 +1,9 @@
 /**
  * A two-layer linear network on seeded data, θ = (W₁, W₂) as two row-major matrix blocks:
  *
- *   L = (1/2N)‖W₂ W₁ X − Y‖²,   R = W₂ W₁ X − Y
- *   ∇_{W₁} L = W₂ᵀ R Xᵀ / N,    ∇_{W₂} L = R Xᵀ W₁ᵀ / N
- *   H[(V₁, V₂)] = ( (V₂ᵀ R Xᵀ + W₂ᵀ dR Xᵀ)/N , (dR Xᵀ W₁ᵀ + R Xᵀ V₁ᵀ)/N ),  dR = (V₂ W₁ + W₂ V₁) X
+ *   L = (κ/2N)‖W₂ W₁ X − Y‖²,   R = W₂ W₁ X − Y,   κ = 1/16 (gradient O(1) at the start)
+ *   ∇_{W₁} L = κ W₂ᵀ R Xᵀ / N,    ∇_{W₂} L = κ R Xᵀ W₁ᵀ / N
+ *   H[(V₁, V₂)] = κ( (V₂ᵀ R Xᵀ + W₂ᵀ dR Xᵀ)/N , (dR Xᵀ W₁ᵀ + R Xᵀ V₁ᵀ)/N ),  dR = (V₂ W₁ + W₂ V₁) X
  *
  * W₁ is k×d and W₂ is o×k with o = k ≤ d < N, so both gradients have full rank generically
  * (matrix rules such as Muon need that). Y = T X + noise for a random teacher T; the start
@@ -23,6 +23,7 @@ export function createLinearNet({ inputs = 4, hidden = 3, samples = 40, seed = 0
   const X = LA.mat(d, N, Float64Array.from({ length: d * N }, () => rng.normal()));
   const T = LA.mat(o, d, Float64Array.from({ length: o * d }, () => 0.3 * rng.normal() / Math.sqrt(d)));
   const Y = LA.add(LA.matmul(T, X), LA.mat(o, N, Float64Array.from({ length: o * N }, () => 0.1 * rng.normal())));
+  const kappa = 1 / 16;
   const blocks = [{ rows: k, cols: d }, { rows: o, cols: k }];
   const n1 = k * d, dim = n1 + o * k;
   const split = (x: Float64Array): [Mat, Mat] => [LA.mat(k, d, x.subarray(0, n1)), LA.mat(o, k, x.subarray(n1, dim))];
@@ -51,26 +52,28 @@ export function createLinearNet({ inputs = 4, hidden = 3, samples = 40, seed = 0
       check('theta', theta);
       const [W1, W2] = split(theta);
       const R = residual(W1, W2);
-      return R.data.reduce((s, x) => s + x * x, 0) / (2 * N);
+      return (kappa * R.data.reduce((s, x) => s + x * x, 0)) / (2 * N);
     },
     grad(theta, out) {
       check('theta', theta);
+      check('out', out);
       const [W1, W2] = split(theta);
       const RXt = LA.matmul(residual(W1, W2), Xt);
-      out.set(LA.scale(1 / N, LA.matmul(LA.transpose(W2), RXt)).data, 0);
-      out.set(LA.scale(1 / N, LA.matmul(RXt, LA.transpose(W1))).data, n1);
+      out.set(LA.scale(kappa / N, LA.matmul(LA.transpose(W2), RXt)).data, 0);
+      out.set(LA.scale(kappa / N, LA.matmul(RXt, LA.transpose(W1))).data, n1);
       return out;
     },
     hvp(theta, v, out) {
       check('theta', theta);
       check('v', v);
+      check('out', out);
       const [W1, W2] = split(theta);
       const [V1, V2] = split(v);
       const R = residual(W1, W2);
       const dR = LA.matmul(LA.add(LA.matmul(V2, W1), LA.matmul(W2, V1)), X);
       const RXt = LA.matmul(R, Xt), dRXt = LA.matmul(dR, Xt);
-      out.set(LA.scale(1 / N, LA.add(LA.matmul(LA.transpose(V2), RXt), LA.matmul(LA.transpose(W2), dRXt))).data, 0);
-      out.set(LA.scale(1 / N, LA.add(LA.matmul(dRXt, LA.transpose(W1)), LA.matmul(RXt, LA.transpose(V1)))).data, n1);
+      out.set(LA.scale(kappa / N, LA.add(LA.matmul(LA.transpose(V2), RXt), LA.matmul(LA.transpose(W2), dRXt))).data, 0);
+      out.set(LA.scale(kappa / N, LA.add(LA.matmul(dRXt, LA.transpose(W1)), LA.matmul(RXt, LA.transpose(V1)))).data, n1);
       return out;
     },
   };
