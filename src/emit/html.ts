@@ -21,7 +21,11 @@ const STYLE = 'body{max-width:50rem;margin:2rem auto;padding:0 1rem;font-family:
   + '.display{overflow-x:auto;overflow-y:hidden;margin:1rem 0;padding:0.2rem 0}';
 
 export function emitHtml(d: Derivation, regime: Regime): string {
-  const blocks = buildDocument(d, regime, { appendix: true });
+  return renderHtml(buildDocument(d, regime, { appendix: true }), d.rule.name);
+}
+
+/** Any document (also a matrix rule's) as a self-contained HTML page. */
+export function renderHtml(blocks: readonly Block[], name: string): string {
   const title = blocks.find((b) => b.kind === 'heading');
   return [
     '<!DOCTYPE html>',
@@ -29,7 +33,7 @@ export function emitHtml(d: Derivation, regime: Regime): string {
     '<head>',
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title?.kind === 'heading' ? title.text : d.rule.name)}</title>`,
+    `<title>${escapeHtml(title?.kind === 'heading' ? title.text : name)}</title>`,
     `<style>${STYLE}</style>`,
     '</head>',
     '<body>',

@@ -10,7 +10,12 @@ import { buildDocument } from './document.js';
 import { latexText } from './latex-text.js';
 
 export function emitLatex(d: Derivation, regime: Regime): string {
-  const body = buildDocument(d, regime, { appendix: true }).map(block).join('\n\n');
+  return renderLatex(buildDocument(d, regime, { appendix: true }));
+}
+
+/** Any document (also a matrix rule's) as a standalone LaTeX file. */
+export function renderLatex(blocks: readonly Block[]): string {
+  const body = blocks.map(block).join('\n\n');
   return `\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n\n${body}\n\n\\end{document}\n`;
 }
 

@@ -7,8 +7,11 @@ import type { Block, Inline } from './doc.js';
 import { buildDocument } from './document.js';
 
 export function emitMarkdown(d: Derivation, regime: Regime): string {
-  return `${buildDocument(d, regime, { appendix: false }).map(block).join('\n\n')}\n`;
+  return renderMarkdown(buildDocument(d, regime, { appendix: false }));
 }
+
+/** Any document (also a matrix rule's) as Markdown. */
+export const renderMarkdown = (blocks: readonly Block[]) => `${blocks.map(block).join('\n\n')}\n`;
 
 /** Backslash-escapes the characters Markdown would read as markup (CommonMark allows it for any ASCII punctuation). */
 export const escapeMarkdown = (s: string) => s.replace(/[\\`*_[\]<>|$~#]/g, (c) => `\\${c}`);

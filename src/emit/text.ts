@@ -8,8 +8,11 @@ import type { Block, Inline } from './doc.js';
 import { buildDocument } from './document.js';
 
 export function emitText(d: Derivation, regime: Regime): string {
-  return `${buildDocument(d, regime, { appendix: false }).map(block).join('\n\n')}\n`;
+  return renderText(buildDocument(d, regime, { appendix: false }));
 }
+
+/** Any document (also a matrix rule's) as terminal text. */
+export const renderText = (blocks: readonly Block[]) => `${blocks.map(block).join('\n\n')}\n`;
 
 const inline = (xs: readonly Inline[]) => xs.map((x) => (x.kind === 'text' ? x.text : x.plain)).join('');
 

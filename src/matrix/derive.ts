@@ -32,8 +32,8 @@ import { MatrixEvaluator } from './eval.js';
 import * as LA from './linalg.js';
 
 /** Leaf names of M: g, θ, the field V (= F) and the Hessian-vector product E = H[V]. */
-export const FIELD = 'V';
-export const HVP = 'E';
+export const FIELD = '@V';
+export const HVP = '@E';
 
 export interface MatrixState {
   readonly name: string;

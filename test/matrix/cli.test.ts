@@ -1,0 +1,44 @@
+/** memloss derive / validate / codegen on matrix rules: formats, errors as one line, exit codes. */
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
+import { capture } from '../capture.js';
+
+describe('memloss on matrix rules', () => {
+  it.each(['text', 'json', 'latex', 'html', 'md'])('derive --format %s', async (format) => {
+    const r = await capture(() => main(['derive', 'rules/matrix/shampoo.rule', '--format', format]));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(format === 'text' ? /M = \(β\/\(1 − β\)²\)/ : format === 'json' ? /"shape": "matrix"/ : /Daleckii/);
+  });
+
+  it('derive --exact-n of a rule without an exact form says why and shows the asymptotic one', async () => {
+    const r = await capture(() => main(['derive', 'rules/matrix/one-sided-shampoo.rule', '--exact-n']));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/The exact finite-n form is not available: the constant-history update F⁽ˢ⁾ depends on s/);
+  });
+
+  it('a shape error is one located line, exit 1', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'memloss-')), 'bad.rule');
+    writeFileSync(file, 'optimizer Bad\nshape matrix\nupdate g * g\n');
+    const r = await capture(() => main(['derive', file]));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/bad\.rule:3:10: matrix product of a r×c and a r×c matrix: sizes cannot agree .* \[rule\/syntax\]/);
+  });
+
+  it('codegen says that matrix rules have no generated file yet (exit 1)', async () => {
+    const r = await capture(() => main(['codegen', 'rules/matrix/muon.rule']));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/code generation for matrix rules \(Muon\) is not available yet/);
+  });
+
+  it('validate runs a matrix rule on a matrix problem', async () => {
+    const r = await capture(() => main(['validate', 'rules/matrix/muon.rule', '--problem', 'linear-net', '--h', '0.02,0.01', '--horizon', '0.5']));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/linear-net \(dim 21/);
+    expect(r.stdout).toMatch(/ok: slope with exact M/);
+  });
+});
