@@ -116,3 +116,24 @@ describe('D msign(A)[E], the derivative of the orthogonal polar factor', () => {
     expect(relErr(exact, fd((t) => polar(LA.add(A, LA.scale(t, Edir))), 1e-4))).toBeLessThan(1e-7);
   });
 });
+
+describe('symmetric eigendecomposition: Jacobi (n ≤ 32) and tridiagonal QR (larger)', () => {
+  it.each([[5, 'distinct'], [40, 'distinct'], [40, 'clustered'], [90, 'distinct'], [90, 'clustered']] as const)('n = %i, %s eigenvalues: A = V Λ Vᵀ and VᵀV = I to rounding', (n, kind) => {
+    const lambda = Array.from({ length: n }, (_, i) => (kind === 'clustered' ? 1 + Math.floor(i / 7) + 1e-12 * i : 0.1 + 3 * rand()));
+    const A = withSpectrum(lambda);
+    for (const eig of [LA.symEig, LA.symEigTridiagonal]) {
+      const e = eig(A);
+      const D = LA.mat(n, n);
+      e.values.forEach((l, i) => (D.data[i * n + i] = l));
+      expect(relErr(LA.matmul(LA.matmul(e.vectors, D), LA.transpose(e.vectors)), A)).toBeLessThan(1e-13);
+      expect(relErr(LA.matmul(LA.transpose(e.vectors), e.vectors), LA.identity(n))).toBeLessThan(1e-13);
+      expect([...e.values].sort((a, b) => a - b).map((x, i) => Math.abs(x - [...lambda].sort((a, b) => a - b)[i]!)).every((x) => x < 1e-12 * n)).toBe(true);
+    }
+  });
+  it('D(A^(-1/4)) through the QR path (n = 40, clustered eigenvalues) against finite differences', () => {
+    const A = withSpectrum(Array.from({ length: 40 }, (_, i) => 1 + Math.floor(i / 5)));
+    const Edir = symmetric(randomMat(40, 40));
+    const exact = LA.symPowDerivative(LA.symEig(A), -0.25, Edir);
+    expect(relErr(exact, fd((t) => LA.symPow(LA.symEig(LA.add(A, LA.scale(t, Edir))), -0.25), 1e-3))).toBeLessThan(1e-7);
+  });
+});
