@@ -7,7 +7,7 @@ import { parseRuleFile, deriveMatrix } from '../dist/index.js';
 import { loadMatrixOptimizer } from '../dist/numeric/index.js';
 import { symEig, mat, matmul, transpose } from '../dist/matrix/linalg.js';
 
-const file = 'rules/matrix/shampoo.rule';
+const file = 'rules/shampoo.rule';
 const d = deriveMatrix(parseRuleFile(readFileSync(file, 'utf8'), file));
 const hyper = { beta: 0.99, eps: 1e-6 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -16,7 +16,6 @@
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { RuleError, InternalError, type Diagnostic } from '../ir/diagnostics.js';
-import { evaluate } from '../ir/eval.js';
 import { bound, fromDomain, isContraction, isPositive, type Interval } from '../ir/intervals.js';
 import { prevName, type MatrixRule } from '../ir/rule.js';
 import { toNumber } from '../ir/rational.js';
@@ -267,7 +266,7 @@ function deriveRegime(ctx: Ctx, regime: Regime): MatrixRegimeResult {
  * before ≡ after at random points: random r×c gradient and θ (r, c ∈ {2, 3}), parameters
  * inside their domains, n small (or `nFixed`), eps-like parameters left as sampled.
  */
-export function checkMatrixIdentity(ctx: Ctx, name: string, before: MExpr, after: MExpr, nFixed?: number): void {
+function checkMatrixIdentity(ctx: Ctx, name: string, before: MExpr, after: MExpr, nFixed?: number): void {
   const rand = prng(777);
   const space = { domains: new Map(ctx.rule.params.map((p) => [p.name, p.domain])) };
   for (let i = 0; i < 4; i++) {
@@ -290,6 +289,3 @@ export function checkMatrixIdentity(ctx: Ctx, name: string, before: MExpr, after
       throw new InternalError(`rewrite '${name}' failed its random-point check (difference ${diff.toExponential(2)})`);
   }
 }
-
-/** Numeric value of a scalar coefficient at the given parameters (for emitters and tests). */
-export const scalarValue = (e: Expr, env: Readonly<Record<string, number>>) => evaluate(e, env);

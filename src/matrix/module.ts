@@ -9,7 +9,7 @@ import type { MatrixRule } from '../ir/rule.js';
 import { prevName } from '../ir/rule.js';
 import { toNumber } from '../ir/rational.js';
 import type { Hvp, Hyper, MatrixShape, OptimizerModule, OptimizerState } from '../numeric/types.js';
-import type { Dim, MExpr } from './expr.js';
+import type { Dim } from './expr.js';
 import { FIELD, HVP, type MatrixDerivation, type MatrixRegimeResult } from './derive.js';
 import { MatrixEvaluator } from './eval.js';
 import { mat, type Mat } from './linalg.js';
@@ -128,4 +128,3 @@ export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly Matri
 const definedOnly = (h: Partial<Hyper> | undefined): Record<string, number> =>
   Object.fromEntries(Object.entries(h ?? {}).filter((e): e is [string, number] => e[1] !== undefined));
 
-export type { MExpr };

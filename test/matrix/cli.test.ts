@@ -2,17 +2,21 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { capture } from '../capture.js';
+import katex from 'katex';
+import { deriveMatrix } from '../../src/matrix/derive.js';
+import { buildMatrixDocument } from '../../src/emit/matrix-document.js';
+import { MATRIX_RULES, loadMatrixRule } from './rules.js';
 
 describe('memloss on matrix rules', () => {
   it.each(['text', 'json', 'latex', 'html', 'md'])('derive --format %s', async (format) => {
-    const r = await capture(() => main(['derive', 'rules/matrix/shampoo.rule', '--format', format]));
+    const r = await capture(() => main(['derive', 'rules/shampoo.rule', '--format', format]));
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(format === 'text' ? /M = \(β\/\(1 − β\)²\)/ : format === 'json' ? /"shape": "matrix"/ : /Daleckii/);
   });
 
   it('derive --exact-n of a rule without an exact form says why and shows the asymptotic one', async () => {
-    const r = await capture(() => main(['derive', 'rules/matrix/one-sided-shampoo.rule', '--exact-n']));
+    const r = await capture(() => main(['derive', 'rules/one-sided-shampoo.rule', '--exact-n']));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/The exact finite-n form is not available: the constant-history update F⁽ˢ⁾ depends on s/);
   });
@@ -30,15 +34,24 @@ describe('memloss on matrix rules', () => {
   });
 
   it('codegen says that matrix rules have no generated file yet (exit 1)', async () => {
-    const r = await capture(() => main(['codegen', 'rules/matrix/muon.rule']));
+    const r = await capture(() => main(['codegen', 'rules/muon.rule']));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/code generation for matrix rules \(Muon\) is not available yet/);
   });
 
   it('validate runs a matrix rule on a matrix problem', async () => {
-    const r = await capture(() => main(['validate', 'rules/matrix/muon.rule', '--problem', 'linear-net', '--h', '0.02,0.01', '--horizon', '0.5']));
+    const r = await capture(() => main(['validate', 'rules/muon.rule', '--problem', 'linear-net', '--h', '0.02,0.01', '--horizon', '0.5']));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/linear-net \(dim 21/);
     expect(r.stdout).toMatch(/ok: slope with exact M/);
+  });
+});
+
+describe('matrix documents', () => {
+  it.each(MATRIX_RULES.flatMap((r) => [[r, 'asymptotic'], [r, 'exact-n']] as const))('%s (%s): every display renders in KaTeX', (name, regime) => {
+    const blocks = buildMatrixDocument(deriveMatrix(loadMatrixRule(name)), regime);
+    const displays = blocks.flatMap((b) => (b.kind === 'display' ? [b.tex] : []));
+    expect(displays.length).toBeGreaterThan(4);
+    for (const tex of displays) expect(() => katex.renderToString(tex, { throwOnError: true, displayMode: true }), tex).not.toThrow();
   });
 });

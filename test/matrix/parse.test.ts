@@ -19,7 +19,7 @@ const errorOf = (body: string): string => {
 
 describe('matrix rules', () => {
   it.each(MATRIX_RULES)('%s parses, with shapes and symmetry inferred', (name) => {
-    const r = parseRuleFile(readFileSync(`rules/matrix/${name}.rule`, 'utf8'), name);
+    const r = parseRuleFile(readFileSync(`rules/${name}.rule`, 'utf8'), name);
     expect(isMatrixRule(r)).toBe(true);
     if (!isMatrixRule(r)) return;
     for (const s of r.states) {
@@ -42,7 +42,7 @@ update pow(L / (1 - beta^(n+1)) + eps * I, -1/4) * g * pow(R / (1 - beta^(n+1)) 
   });
 
   it('parseRule (coordinate-wise only) points at the shape line', () => {
-    expect(() => parseRule(readFileSync('rules/matrix/muon.rule', 'utf8'), 'muon.rule')).toThrow(/muon\.rule:4:7: this is a matrix rule/);
+    expect(() => parseRule(readFileSync('rules/muon.rule', 'utf8'), 'muon.rule')).toThrow(/muon\.rule:4:7: this is a matrix rule/);
   });
 
   it.each([

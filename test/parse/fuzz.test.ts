@@ -8,9 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parseRule } from '../../src/parse/rule-file.js';
 import { derive } from '../../src/derive/index.js';
 import { RuleError } from '../../src/ir/diagnostics.js';
-import { mulberry32 } from '../derive/helpers.js';
+import { mulberry32, isMatrixRuleFile } from '../derive/helpers.js';
 
-const sources = readdirSync('rules').filter((f) => f.endsWith('.rule')).sort().map((f) => readFileSync(`rules/${f}`, 'utf8'));
+const sources = readdirSync('rules').filter((f) => f.endsWith('.rule') && !isMatrixRuleFile(`rules/${f}`)).sort().map((f) => readFileSync(`rules/${f}`, 'utf8'));
 const POOL = '()+-*/^,.#=0123456789 abgmnvqrtpelhs_\'"[]\n';
 
 function mutate(src: string, rand: () => number): string {
