@@ -53,18 +53,22 @@ export function transpose(a: Mat): Mat {
   return out;
 }
 
-/** a·b (i-k-j loop order: row-major friendly). */
+/** a·b (i-k-j loop order, four rows of b per pass over a row of the product: row-major friendly). */
 export function matmul(a: Mat, b: Mat): Mat {
   if (a.cols !== b.rows) throw new RangeError(`matmul: ${a.rows}×${a.cols} times ${b.rows}×${b.cols}`);
   const n = a.rows, m = a.cols, p = b.cols;
   const out = mat(n, p);
   const A = a.data, B = b.data, C = out.data;
   for (let i = 0; i < n; i++) {
-    const ci = i * p;
-    for (let k = 0; k < m; k++) {
-      const aik = A[i * m + k]!;
-      if (aik === 0) continue;
-      const bk = k * p;
+    const ci = i * p, ai = i * m;
+    let k = 0;
+    for (; k + 3 < m; k += 4) {
+      const a0 = A[ai + k]!, a1 = A[ai + k + 1]!, a2 = A[ai + k + 2]!, a3 = A[ai + k + 3]!;
+      const b0 = k * p, b1 = b0 + p, b2 = b1 + p, b3 = b2 + p;
+      for (let j = 0; j < p; j++) C[ci + j] += a0 * B[b0 + j]! + a1 * B[b1 + j]! + a2 * B[b2 + j]! + a3 * B[b3 + j]!;
+    }
+    for (; k < m; k++) {
+      const aik = A[ai + k]!, bk = k * p;
       for (let j = 0; j < p; j++) C[ci + j] += aik * B[bk + j]!;
     }
   }
@@ -254,17 +258,18 @@ export function powDividedDifference(a: number, b: number, p: number): number {
   return a === b ? p * a ** (p - 1) : (a ** p - b ** p) / (a - b);
 }
 
-/** V diag(f(λ)) Vᵀ. */
+/** V diag(f(λ)) Vᵀ, as (V diag(f(λ))) · Vᵀ. */
 export function spectralApply(e: Eig, f: (x: number) => number): Mat {
   const n = e.values.length;
-  const V = e.vectors.data;
   const fl = e.values.map(f);
-  const out = mat(n, n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += V[i * n + k]! * fl[k]! * V[j * n + k]!;
-    out.data[i * n + j] = s;
-    out.data[j * n + i] = s;
+  const W = mat(n, n, e.vectors.data.slice());
+  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) W.data[i * n + k] *= fl[k]!;
+  const out = matmul(W, transpose(e.vectors));
+  // exactly symmetric
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+    const v = 0.5 * (out.data[i * n + j]! + out.data[j * n + i]!);
+    out.data[i * n + j] = v;
+    out.data[j * n + i] = v;
   }
   return out;
 }
