@@ -121,10 +121,24 @@ export function buildMatrixDocument(d: MatrixDerivation, regime: Regime): Block[
     tex: `\\tilde\\Theta_{n+1} = \\tilde\\Theta_n - h\\left(${Fname.tex}(\\tilde\\Theta_n) + h\\,${Mname.tex}(\\tilde\\Theta_n)\\right)`,
     plain: `Θ̃ₙ₊₁ = Θ̃ₙ − h·(${Fname.plain}(Θ̃ₙ) + h·${Mname.plain}(Θ̃ₙ))`,
   });
+  const it = d.interpretation;
+  blocks.push({ kind: 'heading', level: 2, text: 'Interpretation (numeric)' });
+  blocks.push({
+    kind: 'para',
+    content: [
+      text('If F is a gradient field, '), math('F = \\nabla\\Phi(G)', 'F = ∇Φ(G)'), text(', then '),
+      math('\\mathcal{H}[F] = \\nabla_{\\Theta}\\,\\Phi(\\nabla L(\\Theta))', 'H[F] = ∇Θ Φ(∇L(Θ))'), text(' and '),
+      math('M = K[\\nabla_{\\Theta}\\,\\Phi(\\nabla L)]', 'M = K[∇Θ Φ(∇L)]'),
+      text(' with a linear map K: where K is positive semidefinite the memory term descends Φ (regularizing), where negative semidefinite it ascends Φ (anti-regularizing). '),
+      text(`Verdict: ${it.verdict}. ${capitalize(it.reason)}.`),
+    ],
+  });
   blocks.push({ kind: 'heading', level: 2, text: 'Assumptions and notes' });
   blocks.push({ kind: 'list', items: [...d.assumptions, ...d.notes, 'interpretation (nuclear norm of the gradient): docs/matrix-optimizers.md'].map((a) => [text(a)]) });
   return blocks;
 }
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const wrap = (s: string) => `\\left(${s}\\right)`;
 
@@ -170,6 +184,15 @@ export function emitMatrixJson(d: MatrixDerivation, regime: Regime): string {
     regimes: {
       asymptotic: regimeJson(d.asymptotic),
       'exact-n': 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable, F: mexpr(d.exactN.F) } : regimeJson(d.exactN),
+    },
+    interpretation: {
+      kind: 'numeric',
+      instances: d.interpretation.instances,
+      fieldIsGradient: d.interpretation.fieldIsGradient,
+      operatorSymmetric: d.interpretation.operatorSymmetric ?? null,
+      definiteness: d.interpretation.definiteness ?? null,
+      verdict: d.interpretation.verdict,
+      reason: d.interpretation.reason,
     },
     assumptions: [...d.assumptions],
     notes: [...d.notes],

@@ -30,9 +30,9 @@ import { frechet } from './diff.js';
 import { MatrixEvaluator } from './eval.js';
 import * as LA from './linalg.js';
 
-/** Leaf names of M: g, θ, the field V (= F) and the Hessian-vector product E = H[V]. */
-export const FIELD = '@V';
-export const HVP = '@E';
+export { FIELD, HVP } from './expr.js';
+import { FIELD, HVP } from './expr.js';
+import { interpretMatrix, type MatrixInterpretation } from './interpret.js';
 
 export interface MatrixState {
   readonly name: string;
@@ -76,6 +76,8 @@ export interface MatrixDerivation {
   readonly asymptotic: MatrixRegimeResult;
   /** The exact finite-n result, or why it is not available. */
   readonly exactN: MatrixRegimeResult | { readonly unavailable: string; readonly F: MExpr };
+  /** Numeric: is F a gradient, and the sign of the map K in M = K[H[F]]. */
+  readonly interpretation: MatrixInterpretation;
   readonly assumptions: readonly string[];
   readonly notes: readonly string[];
 }
@@ -101,7 +103,8 @@ export function deriveMatrix(rule: MatrixRule): MatrixDerivation {
   } else {
     exactN = deriveRegime(ctx, 'exact-n');
   }
-  return Object.freeze({ kind: 'matrix' as const, rule, asymptotic, exactN, assumptions: [...assumptions], notes: [...notes] });
+  const partial = { kind: 'matrix' as const, rule, asymptotic, exactN, assumptions: [...assumptions], notes: [...notes] };
+  return Object.freeze({ ...partial, interpretation: interpretMatrix(partial) });
 }
 
 interface Ctx {

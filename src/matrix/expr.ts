@@ -28,6 +28,10 @@ export type MExpr =
   | { readonly kind: 'dpow'; readonly arg: MExpr; readonly p: Rational; readonly dir: MExpr }
   | { readonly kind: 'dmsign'; readonly arg: MExpr; readonly dir: MExpr };
 
+/** Leaf names of M: the field V (= F) and the Hessian-vector product E = H[V]. */
+export const FIELD = '@V';
+export const HVP = '@E';
+
 export const ZERO: MExpr = Object.freeze({ kind: 'zero' });
 export const isZero = (m: MExpr) => m.kind === 'zero';
 

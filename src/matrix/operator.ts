@@ -6,7 +6,8 @@
  * Shampoo (ε → 0: the nuclear norm ‖G‖₊ and msign(G)).
  */
 import type { Env } from '../ir/eval.js';
-import { FIELD, HVP, type MatrixRegimeResult } from './derive.js';
+import type { MatrixRegimeResult } from './derive.js';
+import { FIELD, HVP } from './expr.js';
 import { MatrixEvaluator } from './eval.js';
 import * as LA from './linalg.js';
 import type { Mat } from './linalg.js';

@@ -91,3 +91,28 @@ describe('the closed forms of K stated in the docs', () => {
     expect(maxAbsDiff(HF, chain)).toBeLessThan(1e-6 * Math.max(1, ...HF.data.map(Math.abs)));
   });
 });
+
+describe('the interpretation the derivation reports (numeric, from the derivation alone)', () => {
+  it.each([
+    ['muon', 'positive semidefinite', 'regularizing'],
+    ['shampoo', 'negative definite', 'anti-regularizing'],
+    ['one-sided-shampoo', 'negative semidefinite', 'anti-regularizing'],
+  ] as const)('%s: F is a gradient field, K is %s: %s', (name, definiteness, verdict) => {
+    const it = deriveMatrix(loadMatrixRule(name)).interpretation;
+    expect(it.fieldIsGradient).toBe(true);
+    expect(it.operatorSymmetric).toBe(true);
+    expect(it.definiteness).toBe(definiteness);
+    expect(it.verdict).toBe(verdict);
+  });
+
+  it('a field that is not a gradient is not interpreted', async () => {
+    const { parseRuleFile } = await import('../../src/parse/rule-file.js');
+    const { isMatrixRule } = await import('../../src/ir/rule.js');
+    // F(G) = c·G ∘ (G Gᵀ G): its Jacobian is not symmetric
+    const r = parseRuleFile(`optimizer Twist\nshape matrix\nparam beta = 0.5 in (0, 1)\nstate b = beta * b + g\nupdate b .* (g * g' * g)\n`, 'twist.rule');
+    if (!isMatrixRule(r)) throw new Error('not a matrix rule');
+    const it = deriveMatrix(r).interpretation;
+    expect(it.fieldIsGradient).toBe(false);
+    expect(it.verdict).toBe('not analysed');
+  });
+});
