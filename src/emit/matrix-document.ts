@@ -22,8 +22,7 @@ const sm = (e: Expr): Inline => math(toLatex(e, VEC), toText(e));
 
 /** The regime shown: exact-n when asked for and available, else the asymptotic one (with the reason). */
 export function shownMatrixRegime(d: MatrixDerivation, regime: Regime): { result: MatrixRegimeResult; fallback?: string } {
-  if (regime === 'exact-n' && 'unavailable' in d.exactN) return { result: d.asymptotic, fallback: d.exactN.unavailable };
-  return { result: regime === 'exact-n' && !('unavailable' in d.exactN) ? d.exactN : d.asymptotic };
+  return { result: regime === 'exact-n' ? d.exactN : d.asymptotic };
 }
 
 const sizeText = (r: string, c: string) => `${r}×${c}`;
@@ -64,7 +63,9 @@ export function buildMatrixDocument(d: MatrixDerivation, regime: Regime): Block[
   blocks.push({
     kind: 'para',
     content: [
-      text('With the field '), math(`V = ${Fname.tex}`, `V = ${Fname.plain}`), text(' and the Hessian-vector product '),
+      ...(R.pastSums
+        ? [text('With each term\'s own field V (a sum over the past updates, listed below, since F⁽ˢ⁾ depends on s) and the Hessian-vector product ')]
+        : [text('With the field '), math(`V = ${Fname.tex}`, `V = ${Fname.plain}`), text(' and the Hessian-vector product ')]),
       math('\\mathcal{H}[V] = \\frac{d}{dt}\\nabla L(\\Theta + tV)\\big|_{t=0}', 'H[V] = d/dt ∇L(Θ + tV) at t = 0'),
       text(', M is a linear map applied to H[V]: for each state, the weight '), math('\\sum_k k\\,a^k', 'Σₖ k·aᵏ'),
       text(' times the derivative of the update with respect to that state, in the direction of the state input\'s derivative along H[V]:'),
@@ -73,18 +74,23 @@ export function buildMatrixDocument(d: MatrixDerivation, regime: Regime): Block[
   if (R.terms.length === 0) blocks.push({ kind: 'display', tex: `${Mname.tex} = 0`, plain: `${Mname.plain} = 0` });
   else {
     blocks.push(equations(R.terms.map((t, i) => ({
-      tex: `${i === 0 ? `${Mname.tex} &= ` : '&\\quad + '}${wrap(toLatex(t.weight, VEC))}\\,${wrap(matrixLatex(t.operator))}`,
-      plain: `${i === 0 ? `${Mname.plain} = ` : '  + '}(${toText(t.weight)}) · [${matrixText(t.operator)}]`,
+      tex: `${i === 0 ? `${Mname.tex} &= ` : '&\\quad + '}${t.past ? '' : `${wrap(toLatex(t.weight, VEC))}\\,`}${wrap(matrixLatex(t.operator))}`,
+      plain: `${i === 0 ? `${Mname.plain} = ` : '  + '}${t.past ? '' : `(${toText(t.weight)}) · `}[${matrixText(t.operator)}]`,
     }))));
     blocks.push({
       kind: 'list',
-      items: R.terms.map((t) => [text(`through ${t.prev ? `prev(${t.state})` : t.state}: weight `), sm(t.weight), text(', operator '), mm(t.operator)]),
+      items: R.terms.map((t) => [
+        text(`through ${t.prev ? `prev(${t.state})` : t.state}: weight `), sm(t.weight), text(', operator '), mm(t.operator),
+        ...(t.past
+          ? [text(', with its own field '), math(`V = \\sum_{s=0}^{n-1} ${wrap(toLatex(t.past.weight, VEC))}\\,F^{(s)},\\ F^{(s)} = ${matrixLatex(t.past.F)}`, `V = Σ_{s=0}^{n−1} (${toText(t.past.weight)}) · F⁽ˢ⁾, F⁽ˢ⁾ = ${matrixText(t.past.F)}`)]
+          : []),
+      ]),
     });
   }
   blocks.push({ kind: 'heading', level: 2, text: 'Sums of the lag weights' });
   blocks.push(equations(R.sums.map((s) => ({
-    tex: `\\sum_{k=1}^{${s.hi ? toLatex(s.hi, VEC) : '\\infty'}} ${toLatex(s.summand, VEC)} &= ${toLatex(s.value, VEC)}`,
-    plain: `Σ_{k=1}^{${s.hi ? toText(s.hi) : '∞'}} ${toText(s.summand)} = ${toText(s.value)}`,
+    tex: `\\sum_{k=${toLatex(s.lo, VEC)}}^{${s.hi ? toLatex(s.hi, VEC) : '\\infty'}} ${toLatex(s.summand, VEC)} &= ${toLatex(s.value, VEC)}`,
+    plain: `Σ_{k=${toText(s.lo)}}^{${s.hi ? toText(s.hi) : '∞'}} ${toText(s.summand)} = ${toText(s.value)}`,
   }))));
 
   blocks.push({ kind: 'heading', level: 2, text: 'Fréchet derivatives of the matrix functions' });
@@ -156,7 +162,11 @@ function regimeJson(r: MatrixRegimeResult): Json {
     regime: r.regime,
     F: mexpr(r.F),
     states: r.states.map((s) => ({ name: s.name, size: sizeText(s.rows, s.cols), symmetric: s.sym, decay: expr(s.decay), input: mexpr(s.drive), newValue: expr(s.newValue), prevValue: expr(s.prevValue) })),
-    M: r.terms.map((t) => ({ state: t.state, through: t.prev ? 'prev' : 'new', weight: expr(t.weight), operator: mexpr(t.operator) })),
+    M: r.terms.map((t) => ({
+      state: t.state, through: t.prev ? 'prev' : 'new', weight: expr(t.weight), operator: mexpr(t.operator),
+      // V = F, or (exact n, F⁽ˢ⁾ depending on s) V = Σ_{s=0}^{n−1} weight(s)·F⁽ˢ⁾
+      field: t.past ? { sumOverPast: { weight: expr(t.past.weight), F: mexpr(t.past.F) } } : 'F',
+    })),
     sums: r.sums.map((s) => ({ index: s.index, lo: expr(s.lo), hi: s.hi ? expr(s.hi) : null, summand: expr(s.summand), value: expr(s.value) })),
   };
 }
@@ -183,7 +193,7 @@ export function emitMatrixJson(d: MatrixDerivation, regime: Regime): string {
     regime: { requested: regime, shown: shown.result.regime, unavailable: shown.fallback ?? null },
     regimes: {
       asymptotic: regimeJson(d.asymptotic),
-      'exact-n': 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable, F: mexpr(d.exactN.F) } : regimeJson(d.exactN),
+      'exact-n': regimeJson(d.exactN),
     },
     interpretation: {
       kind: 'numeric',

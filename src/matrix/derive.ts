@@ -55,6 +55,12 @@ export interface MatrixTerm {
   /** Σ_{k=1}^{n or ∞} k·aᵏ (or k·a^(k−1)). */
   readonly weight: Expr;
   readonly operator: MExpr;
+  /**
+   * Exact n with a constant-history update that depends on the step (no bias correction):
+   * this term's field is V = Σ_{s=0}^{n−1} weight(s)·F⁽ˢ⁾ (weight reads n and s, F reads s)
+   * instead of F, and `weight` above is 1.
+   */
+  readonly past?: { readonly weight: Expr; readonly F: MExpr };
 }
 
 export interface MatrixSum { readonly summand: Expr; readonly index: string; readonly lo: Expr; readonly hi?: Expr; readonly value: Expr }
@@ -65,8 +71,10 @@ export interface MatrixRegimeResult {
   /** The update on the constant history: F⁽ⁿ⁾ (exact-n) or its limit. */
   readonly F: MExpr;
   readonly terms: readonly MatrixTerm[];
-  /** Σ weight·operator, in the leaves g, theta, V and E. */
+  /** Σ weight·operator, in the leaves g, theta, V and E (V = F, or each term's own field when `pastSums`). */
   readonly M: MExpr;
+  /** The terms carry their own fields, sums over the past updates F⁽ˢ⁾ (see MatrixTerm.past). */
+  readonly pastSums: boolean;
   readonly sums: readonly MatrixSum[];
 }
 
@@ -74,8 +82,8 @@ export interface MatrixDerivation {
   readonly kind: 'matrix';
   readonly rule: MatrixRule;
   readonly asymptotic: MatrixRegimeResult;
-  /** The exact finite-n result, or why it is not available. */
-  readonly exactN: MatrixRegimeResult | { readonly unavailable: string; readonly F: MExpr };
+  /** The exact finite-n result. */
+  readonly exactN: MatrixRegimeResult;
   /** Numeric: is F a gradient, and the sign of the map K in M = K[H[F]]. */
   readonly interpretation: MatrixInterpretation;
   readonly assumptions: readonly string[];
@@ -94,15 +102,11 @@ export function deriveMatrix(rule: MatrixRule): MatrixDerivation {
   const notes = new Set<string>();
   const ctx = { rule, domains, linear, assumptions };
   const asymptotic = deriveRegime(ctx, 'asymptotic');
-  let exactN: MatrixDerivation['exactN'];
   const Fn = constantHistoryUpdate(ctx, 'exact-n');
-  if (M.coefficients(Fn).some((c) => E.hasSymbol(c, 'n'))) {
-    const why = 'the constant-history update F⁽ˢ⁾ depends on s (no bias correction), so Σ_{s} F⁽ˢ⁾ over past steps has no closed form as an operator on one field; the exact-n M is not derived (the asymptotic M is used, which costs nothing in order, theory.md §3)';
-    exactN = { unavailable: why, F: Fn };
-    notes.add(why);
-  } else {
-    exactN = deriveRegime(ctx, 'exact-n');
-  }
+  const pastSums = M.coefficients(Fn).some((c) => E.hasSymbol(c, 'n'));
+  if (pastSums)
+    notes.add('in the exact-n regime the constant-history update F⁽ˢ⁾ depends on s (no bias correction), so each term of M acts on its own field, a finite sum Σ_{s=0}^{n−1} R(s)·F⁽ˢ⁾ over the past updates, evaluated by a loop');
+  const exactN = deriveRegime(ctx, 'exact-n', pastSums);
   const partial = { kind: 'matrix' as const, rule, asymptotic, exactN, assumptions: [...assumptions], notes: [...notes] };
   return Object.freeze({ ...partial, interpretation: interpretMatrix(partial) });
 }
@@ -222,8 +226,9 @@ function constantHistoryUpdate(ctx: Ctx, regime: Regime): MExpr {
   return F;
 }
 
-function deriveRegime(ctx: Ctx, regime: Regime): MatrixRegimeResult {
+function deriveRegime(ctx: Ctx, regime: Regime, pastSums = false): MatrixRegimeResult {
   const F = constantHistoryUpdate(ctx, regime);
+  const Fs = M.mapCoefficients(F, (c) => E.subs(c, { n: E.sym('s') }));
   const space = { domains: new Map(ctx.rule.params.map((p) => [p.name, p.domain])) };
   const sumCtx = { domains: ctx.domains, assume: (t: string) => ctx.assumptions.add(t) };
   const sums: MatrixSum[] = [];
@@ -251,6 +256,17 @@ function deriveRegime(ctx: Ctx, regime: Regime): MatrixRegimeResult {
       if (M.isZero(T)) continue;
       const operator = simplify(ctx, onConstantHistory(ctx, T, regime), regime);
       if (M.isZero(operator)) continue;
+      if (pastSums) {
+        // Σ_{k=1}^{n} a^k D_k = Σ_{s=0}^{n−1} F⁽ˢ⁾ Σ_{k=n−s}^{n} a^k   (a^(k−1) through prev)
+        const summand = E.pow(s.decay, prev ? E.sub(k, E.ONE) : k);
+        const R = sumClosedForm(summand, K, E.sub(n, E.sym('s')), n, sumCtx);
+        if ('reason' in R) throw new InternalError(`past weight: ${R.reason}`);
+        const Rn = normalForm(R);
+        checkIdentity('Σ_{k=n−s}^{n} weight', E.sum(K, E.sub(n, E.sym('s')), n, summand), Rn, { ...space, indexRange: { n: [0, 30], s: [0, 30] } });
+        sums.push({ summand: E.subs(summand, { [K]: E.sym('k') }), index: 'k', lo: E.sub(n, E.sym('s')), hi: n, value: Rn });
+        terms.push({ state: s.name, prev, weight: E.ONE, operator, past: { weight: Rn, F: Fs } });
+        continue;
+      }
       const weight = weightSum(E.mul(k, E.pow(s.decay, prev ? E.sub(k, E.ONE) : k)));
       terms.push({ state: s.name, prev, weight, operator });
     }
@@ -262,7 +278,7 @@ function deriveRegime(ctx: Ctx, regime: Regime): MatrixRegimeResult {
     const value = (e: Expr) => (regime === 'asymptotic' ? normalForm(E.pow(oneMinus, E.MINUS_ONE)) : normalForm(E.div(E.sub(E.ONE, e), oneMinus)));
     return { name: s.name, rows: st.rows, cols: st.cols, sym: st.sym, decay: s.decay, drive: s.drive, newValue: value(E.pow(s.decay, E.add(n, E.ONE))), prevValue: value(E.pow(s.decay, n)) };
   });
-  return { regime, states, F, terms, M: Mx, sums };
+  return { regime, states, F, terms, M: Mx, sums, pastSums };
 }
 
 /**

@@ -10,9 +10,14 @@ import { prevName } from '../ir/rule.js';
 import { toNumber } from '../ir/rational.js';
 import type { Hvp, Hyper, MatrixShape, OptimizerModule, OptimizerState } from '../numeric/types.js';
 import type { Dim } from './expr.js';
+import * as M_ from './expr.js';
+import { evaluate } from '../ir/eval.js';
 import { FIELD, HVP, type MatrixDerivation, type MatrixRegimeResult } from './derive.js';
 import { MatrixEvaluator } from './eval.js';
 import { mat, type Mat } from './linalg.js';
+
+/** Past steps whose weight is below this fraction of the weights so far are below rounding. */
+const PAST_NEGLIGIBLE = 1e-20;
 
 const size = (d: Dim, s: MatrixShape) => (d === 'r' ? s.rows : s.cols);
 
@@ -34,7 +39,7 @@ function layout(rule: MatrixRule, blocks: readonly MatrixShape[]) {
 export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly MatrixShape[]): OptimizerModule {
   const rule = d.rule;
   const defaults: Hyper = Object.fromEntries(rule.params.map((p) => [p.name, toNumber(p.value)]));
-  const exact = 'unavailable' in d.exactN ? undefined : d.exactN;
+  const exact = d.exactN;
   const Fexact = d.exactN.F;
   const shapesFor = (dim: number) => blocks ?? [{ rows: dim, cols: 1 }];
   const lay = (dim: number) => {
@@ -58,7 +63,7 @@ export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly Matri
 
   /** M⁽ⁿ⁾ (exact when n is given and available, else asymptotic) and the F it uses as its field. */
   const correctionWith = (theta: Float64Array, grad: Float64Array, hvp: Hvp, hyper?: Partial<Hyper>, n?: number): { F: Float64Array; M: Float64Array } => {
-    const regime: MatrixRegimeResult = n !== undefined && exact ? exact : d.asymptotic;
+    const regime: MatrixRegimeResult = n !== undefined ? exact : d.asymptotic;
     const L = lay(theta.length);
     const shapes = shapesFor(theta.length);
     const e = env(hyper, n ?? 0);
@@ -66,13 +71,38 @@ export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly Matri
     // the field is the regime's constant-history update; the step uses the exact F⁽ⁿ⁾ when n is given
     const V = new Float64Array(theta.length);
     shapes.forEach((_, i) => V.set(evs[i]!.eval(regime.F).data, L.theta[i]!));
-    const F = n !== undefined && regime !== exact ? (() => {
-      const f = new Float64Array(theta.length);
-      shapes.forEach((_, i) => f.set(evs[i]!.eval(Fexact).data, L.theta[i]!));
-      return f;
-    })() : V;
+    const F = V;
     const M = new Float64Array(theta.length);
     if (regime.M.kind === 'zero') return { F, M };
+    if (regime.pastSums) {
+      // each term on its own field V = Σ_{s=0}^{n−1} R(s)·F⁽ˢ⁾ (one HVP per term)
+      for (const t of regime.terms) {
+        const past = t.past!;
+        const Vt = new Float64Array(theta.length);
+        // from the latest past step back; weights decay geometrically into the past, and
+        // steps whose weight is below 1e-20 of the sum so far change V by less than rounding
+        let total = 0;
+        for (let s = n! - 1; s >= 0; s--) {
+          const es = { ...e, s };
+          const w = evaluate(past.weight, es);
+          if (Math.abs(w) < PAST_NEGLIGIBLE * total) break;
+          total += Math.abs(w);
+          shapes.forEach((sh, i) => {
+            const Fs = new MatrixEvaluator(new Map([['g', block(grad, L.theta[i]!, sh)], ['theta', block(theta, L.theta[i]!, sh)]]), es, sh).eval(past.F);
+            const o = L.theta[i]!;
+            for (let j = 0; j < Fs.data.length; j++) Vt[o + j] += w * Fs.data[j]!;
+          });
+        }
+        const Et = hvp(Vt).slice();
+        shapes.forEach((s, i) => {
+          const ev = evs[i]!.extend(new Map([[FIELD, block(Vt, L.theta[i]!, s)], [HVP, block(Et, L.theta[i]!, s)]]));
+          const Mt = ev.eval(M_.scale(t.weight, t.operator));
+          const o = L.theta[i]!;
+          for (let j = 0; j < Mt.data.length; j++) M[o + j] += Mt.data[j]!;
+        });
+      }
+      return { F, M };
+    }
     const Ev = hvp(V).slice();
     shapes.forEach((s, i) => {
       const ev = evs[i]!.extend(new Map([[FIELD, block(V, L.theta[i]!, s)], [HVP, block(Ev, L.theta[i]!, s)]]));

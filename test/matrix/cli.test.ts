@@ -15,10 +15,10 @@ describe('memloss on matrix rules', () => {
     expect(r.stdout).toMatch(format === 'text' ? /M = \(β\/\(1 − β\)²\)/ : format === 'json' ? /"shape": "matrix"/ : /Daleckii/);
   });
 
-  it('derive --exact-n of a rule without an exact form says why and shows the asymptotic one', async () => {
+  it('derive --exact-n of a rule without bias correction: each term on its own sum over past updates', async () => {
     const r = await capture(() => main(['derive', 'rules/one-sided-shampoo.rule', '--exact-n']));
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/The exact finite-n form is not available: the constant-history update F⁽ˢ⁾ depends on s/);
+    expect(r.stdout).toMatch(/with its own field V = Σ_\{s=0\}\^\{n−1\} \(.*\) · F⁽ˢ⁾, F⁽ˢ⁾ = pow\(\(1 − β\^\(s \+ 1\)\) G Gᵀ \+ ε I, -1\/2\) G/);
   });
 
   it('a shape error is one located line, exit 1', async () => {
