@@ -8,7 +8,15 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { basename, join, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
-import { parseRule } from './parse/rule-file.js';
+import { parseRuleFile } from './parse/rule-file.js';
+import { isMatrixRule, type MatrixRule, type Rule } from './ir/rule.js';
+import { deriveMatrix, type MatrixDerivation } from './matrix/derive.js';
+import { loadMatrixOptimizer } from './matrix/module.js';
+import { buildMatrixDocument, emitMatrixJson } from './emit/matrix-document.js';
+import { renderText } from './emit/text.js';
+import { renderLatex } from './emit/latex.js';
+import { renderHtml } from './emit/html.js';
+import { renderMarkdown } from './emit/markdown.js';
 import { derive } from './derive/index.js';
 import type { Derivation, Regime } from './derive/types.js';
 import { InternalError, RuleError, formatDiagnostic } from './ir/diagnostics.js';
@@ -23,16 +31,11 @@ import { emitWgsl, wgslKernels } from './emit/wgsl.js';
 import { loadOptimizer } from './numeric/compile.js';
 import { FINITE_SUM_PROBLEMS, PROBLEMS, problemNames } from './numeric/problems/index.js';
 import { deriveBatches } from './derive/batches.js';
-import type { Rule } from './ir/rule.js';
 import { buildBatchDocument, emitBatchJson } from './emit/batch-document.js';
-import { renderText } from './emit/text.js';
-import { renderLatex } from './emit/latex.js';
-import { renderHtml } from './emit/html.js';
-import { renderMarkdown } from './emit/markdown.js';
 import { formatBatchValidation, runBatchValidation, type BatchValidationResult } from './numeric/validate-batches.js';
 import { progressBar } from './numeric/progress.js';
 import {
-  formatValidation, ruleFacts, runValidation, validationJson, validationParams,
+  formatValidation, matrixRuleFacts, matrixValidationParams, ruleFacts, runValidation, validationJson, validationParams,
   type ParamChoice, type ValidationResult,
 } from './numeric/validate.js';
 
@@ -60,6 +63,23 @@ const EMITTERS: Readonly<Record<Format, Emitter>> = {
   html: emitHtml,
   md: emitMarkdown,
 };
+
+type MatrixEmitter = (d: MatrixDerivation, regime: Regime) => string;
+
+/** The same formats for matrix rules: one document model, the shared block printers, and their own JSON. */
+const MATRIX_EMITTERS: Readonly<Record<Format, MatrixEmitter>> = {
+  text: (d, r) => renderText(buildMatrixDocument(d, r)),
+  json: emitMatrixJson,
+  latex: (d, r) => renderLatex(buildMatrixDocument(d, r)),
+  html: (d, r) => renderHtml(buildMatrixDocument(d, r), d.rule.name),
+  md: (d, r) => renderMarkdown(buildMatrixDocument(d, r)),
+};
+
+/** Matrix rules: `--limit` is not implemented for them. */
+function matrixOnly(rule: MatrixRule, limits: readonly string[]): MatrixDerivation {
+  if (limits.length) throw new CliError(`--limit is not available for matrix rules (${rule.name}); set the parameter small instead`);
+  return deriveMatrix(rule);
+}
 
 /** The files `memloss build` writes into derivations/<name>/, all in the asymptotic regime. */
 const BUILD_FILES: readonly (readonly [string, Emitter])[] = [
@@ -328,10 +348,16 @@ function writeText(file: string, text: string): void {
 // ---- derive ----------------------------------------------------------------------------
 
 function deriveCommand(args: DeriveArgs): number {
-  const rule = parseRule(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readText(args.rule), args.rule);
+  if (isMatrixRule(rule)) {
+    if (args.batches !== undefined) throw new CliError(`--batches: ${rule.name} is a matrix rule; mini-batch corrections are derived for coordinate-wise rules only`);
+    const text = withFinalNewline(MATRIX_EMITTERS[args.format](matrixOnly(rule, args.limits), args.regime));
+    if (args.output !== undefined) writeText(args.output, text);
+    else out(text);
+    return EXIT.ok;
+  }
   if (args.batches !== undefined) return deriveBatchesCommand(args, rule, args.batches);
-  const d = derive(rule, { limits: args.limits, exactN: args.regime === 'exact-n' });
-  const text = withFinalNewline(EMITTERS[args.format](d, args.regime));
+  const text = withFinalNewline(EMITTERS[args.format](derive(rule, { limits: args.limits, exactN: args.regime === 'exact-n' }), args.regime));
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
   return EXIT.ok;
@@ -393,7 +419,16 @@ function buildCommand(args: BuildArgs): number {
     const path = join(args.rules, `${name}.rule`);
     const t0 = performance.now();
     try {
-      const rule = parseRule(readText(path), path);
+      const rule = parseRuleFile(readText(path), path);
+      if (isMatrixRule(rule)) {
+        // matrix rules: the documents; their optimizer module is compiled in memory (no generated file yet)
+        const d = deriveMatrix(rule);
+        expected.set(`${name}/derivation.json`, MATRIX_EMITTERS.json(d, 'asymptotic'));
+        expected.set(`${name}/derivation.tex`, MATRIX_EMITTERS.latex(d, 'asymptotic'));
+        expected.set(`${name}/derivation.html`, MATRIX_EMITTERS.html(d, 'asymptotic'));
+        out(`${name}: ${Math.round(performance.now() - t0)} ms\n`);
+        continue;
+      }
       // exact-n too: the generated module's direction and correction with n need it
       const d = derive(rule, { exactN: true });
       for (const [target, emit] of BUILD_FILES) expected.set(`${name}/${target}`, withFinalNewline(emit(d, 'asymptotic')));
@@ -443,7 +478,9 @@ function buildCommand(args: BuildArgs): number {
 // ---- codegen ----------------------------------------------------------------------------
 
 function codegenCommand(args: CodegenArgs): number {
-  const rule = parseRule(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readText(args.rule), args.rule);
+  if (isMatrixRule(rule))
+    throw new CliError(`code generation for matrix rules (${rule.name}) is not available yet; the library compiles them in memory (loadMatrixOptimizer), and memloss validate runs them`);
   const text = CODE_TARGETS[args.target](rule, derive(rule, { exactN: true }));
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
@@ -462,8 +499,24 @@ function describeParam(p: ParamChoice): string {
   }
 }
 
+/** The module, parameters and facts validate runs with, for either kind of rule. */
+function validationSetup(rule: Rule | MatrixRule, args: ValidateArgs) {
+  if (isMatrixRule(rule)) {
+    const d = deriveMatrix(rule);
+    const params = matrixValidationParams(d, args.hs, args.set);
+    return { module: loadMatrixOptimizer(d), params, facts: matrixRuleFacts(d, hyperOf(params)), notes: d.notes };
+  }
+  const d = derive(rule, { exactN: true });
+  if (!d.exactN || 'unavailable' in d.exactN)
+    throw new CliError(`validate needs the exact finite-n form of ${rule.name}, and it has none: ${d.exactN ? d.exactN.unavailable : 'not derived'}`);
+  const params = validationParams(rule, d, args.hs, args.set);
+  return { module: loadOptimizer(rule, d), params, facts: ruleFacts(rule, d, hyperOf(params)), notes: d.notes };
+}
+
+const hyperOf = (params: readonly ParamChoice[]) => Object.fromEntries(params.map((p) => [p.name, p.value]));
+
 async function validateCommand(args: ValidateArgs): Promise<number> {
-  const rule = parseRule(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readText(args.rule), args.rule);
   for (const [name, value] of Object.entries(args.set)) {
     const p = rule.params.find((q) => q.name === name);
     if (!p) {
@@ -478,13 +531,8 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
       return EXIT.usage;
     }
   }
-  const d = derive(rule, { exactN: true });
-  if (!d.exactN || 'unavailable' in d.exactN)
-    throw new CliError(`validate needs the exact finite-n form of ${rule.name}, and it has none: ${d.exactN ? d.exactN.unavailable : 'not derived'}`);
-  const module = loadOptimizer(rule, d);
-  const params = validationParams(rule, d, args.hs, args.set);
+  const { module, params, facts, notes } = validationSetup(rule, args);
   const hyper = Object.fromEntries(params.map((p) => [p.name, p.value]));
-  const facts = ruleFacts(rule, d, hyper);
 
   if (!args.json) {
     out(`${rule.name} (${args.rule}): the optimizer against its memoryless iteration, horizon ${args.horizon}, seed ${args.seed}\n`);
@@ -493,7 +541,10 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
       out(`note: exact sign lies on the memory path, so M vanishes almost everywhere; the memoryless iteration matches the optimizer only until a momentum coordinate changes sign, and order 2 cannot show after that\n`);
   }
   const bar = progressBar(process.stderr);
-  if (args.batches !== undefined) return validateBatches(args, args.batches, rule, module, hyper, params, bar);
+  if (args.batches !== undefined) {
+    if (isMatrixRule(rule)) throw new CliError(`--batches: ${rule.name} is a matrix rule; mini-batch corrections are derived for coordinate-wise rules only`);
+    return validateBatches(args, args.batches, rule, module, hyper, params, bar);
+  }
   const results: ValidationResult[] = [];
   for (const name of args.problems) {
     const problem = PROBLEMS[name]!({ seed: args.seed });
@@ -512,7 +563,7 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
   }
   const ok = results.every((r) => r.verdict.ok);
   if (args.json)
-    out(validationJson({ rule: rule.name, file: args.rule, horizon: args.horizon, seed: args.seed, stepSizes: args.hs, parameters: params, notes: d.notes, ok, results }));
+    out(validationJson({ rule: rule.name, file: args.rule, horizon: args.horizon, seed: args.seed, stepSizes: args.hs, parameters: params, notes, ok, results }));
   for (const r of results) if (!r.verdict.ok) err(`memloss: validation failed on ${r.problem}: ${r.verdict.reason}\n`);
   // non-finite closed forms are a bug in memloss, not a property of the rule
   if (results.some((r) => r.verdict.diagnosis === 'non-finite-form')) return EXIT.internal;

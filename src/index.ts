@@ -93,3 +93,16 @@ export { emitHtml } from './emit/html.js';
 
 /** A Markdown report of the derivation. */
 export { emitMarkdown } from './emit/markdown.js';
+
+/**
+ * Matrix rules (`shape matrix`, docs/matrix-optimizers.md): `parseRuleFile` reads either
+ * kind of rule; `deriveMatrix` derives M of a matrix rule as an operator on the
+ * Hessian-vector product; the emitters print its document and JSON.
+ */
+export { parseRuleFile } from './parse/rule-file.js';
+export { isMatrixRule } from './ir/rule.js';
+export type { MatrixRule, MatrixStateDecl } from './ir/rule.js';
+export { deriveMatrix } from './matrix/derive.js';
+export type { MatrixDerivation, MatrixRegimeResult, MatrixTerm, MatrixState } from './matrix/derive.js';
+export type { MExpr } from './matrix/expr.js';
+export { buildMatrixDocument, emitMatrixJson } from './emit/matrix-document.js';

@@ -40,6 +40,7 @@ function fromSyntax(n: SyntaxNode, back: Map<string, string>): Expr {
       const b = fromSyntax(n.right, back);
       return n.op === '+' ? E.add(a, b) : n.op === '-' ? E.sub(a, b) : n.op === '*' ? E.mul(a, b) : n.op === '/' ? E.div(a, b) : E.pow(a, b);
     }
+    case 'transpose': throw new Error('unexpected transpose');
     case 'call': {
       const a = n.args.map((x) => fromSyntax(x, back));
       if (a.length !== 1) throw new Error(`unexpected call ${n.name}`);

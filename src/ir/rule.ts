@@ -1,5 +1,6 @@
 /** A parsed optimizer rule: the input of the derivation. Immutable. */
 import type { Expr } from './expr.js';
+import type { Dim, MExpr } from '../matrix/expr.js';
 import type { Rational } from './rational.js';
 import type { Span } from './diagnostics.js';
 
@@ -51,6 +52,36 @@ export interface Rule {
   readonly updateSource: string;
   readonly updateSpan: Span;
 }
+
+/** A state of a matrix rule: s_{n+1} = rhs, a matrix of size rows×cols (of the parameter's r and c). */
+export interface MatrixStateDecl {
+  readonly name: string;
+  readonly rhs: MExpr;
+  readonly rows: Dim;
+  readonly cols: Dim;
+  /** Symmetric by construction (every value it takes is symmetric). */
+  readonly sym: boolean;
+  readonly source: string;
+  readonly span: Span;
+}
+
+/** A `shape matrix` rule: the parameter θ and its gradient g are r×c matrices. */
+export interface MatrixRule {
+  readonly shape: 'matrix';
+  readonly name: string;
+  readonly file: string;
+  readonly cite?: string;
+  readonly params: readonly ParamDecl[];
+  readonly states: readonly MatrixStateDecl[];
+  /** θ_{n+1} = θ_n − h·update (an r×c matrix). */
+  readonly update: MExpr;
+  readonly updateSource: string;
+  readonly updateSpan: Span;
+  /** The line of `shape matrix`. */
+  readonly shapeSpan: Span;
+}
+
+export const isMatrixRule = (r: Rule | MatrixRule): r is MatrixRule => 'shape' in r && r.shape === 'matrix';
 
 /** Symbols with a fixed meaning in every rule. */
 export const RESERVED = ['g', 'theta', 'n', 'h'] as const;

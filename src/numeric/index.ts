@@ -7,3 +7,5 @@ export { createLogistic, createMlp, createQuartic, FINITE_SUM_PROBLEMS } from '.
 export { PathwiseMemoryless, reshuffledOrder, truncationFor, type BatchOrder, type BatchRegime, type PathwiseOptions, type Truncation } from './batches.js';
 export { runBatchValidation, formatBatchValidation, type BatchValidationOptions, type BatchValidationResult } from './validate-batches.js';
 export type { FiniteSumProblem, HistoryWeights } from './types.js';
+export { loadMatrixOptimizer } from '../matrix/module.js';
+export type { MatrixShape } from './types.js';

@@ -12,6 +12,12 @@ export interface OptimizerState {
   readonly arrays: Record<string, Float64Array>;
 }
 
+/** The shape of one matrix block of θ (row-major). */
+export interface MatrixShape {
+  readonly rows: number;
+  readonly cols: number;
+}
+
 /** Hessian-vector product at the current iterate: returns H·v (may reuse its output buffer). */
 export type Hvp = (v: Float64Array) => Float64Array;
 
@@ -43,6 +49,11 @@ export interface OptimizerModule {
    * J_k = g[k]·H_{π(n−k)} + theta[k]·I; exact finite-n when n is given (zero for j > n).
    */
   historyWeights?(hyper?: Partial<Hyper>, n?: number, count?: number): HistoryWeights;
+  /**
+   * Matrix rules only: the same module for θ made of these row-major matrix blocks (in
+   * order); without it θ is one dim×1 matrix.
+   */
+  forShapes?(blocks: readonly MatrixShape[]): OptimizerModule;
 }
 
 export interface HistoryWeights {
@@ -61,6 +72,8 @@ export interface Problem {
   loss(theta: Float64Array): number;
   grad(theta: Float64Array, out: Float64Array): Float64Array;
   hvp(theta: Float64Array, v: Float64Array, out: Float64Array): Float64Array;
+  /** Matrix problems: θ is these row-major matrix blocks, concatenated (matrix rules act per block). */
+  readonly blocks?: readonly MatrixShape[];
 }
 
 /**

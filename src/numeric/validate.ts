@@ -11,7 +11,10 @@ import type { Derivation } from '../derive/types.js';
 import { evaluate } from '../ir/eval.js';
 import type { Expr } from '../ir/expr.js';
 import { children } from '../ir/expr.js';
-import { prevName, type ParamDecl, type Rule } from '../ir/rule.js';
+import { prevName, type MatrixRule, type ParamDecl, type Rule } from '../ir/rule.js';
+import * as E from '../ir/expr.js';
+import { mchildren, type MExpr } from '../matrix/expr.js';
+import type { MatrixDerivation } from '../matrix/derive.js';
 import { toNumber } from '../ir/rational.js';
 import { fitSlope, observedOrders } from './slopes.js';
 import type { Hvp, Hyper, OptimizerModule, Problem } from './types.js';
@@ -126,7 +129,9 @@ export interface ValidationResult {
 
 /** Runs the true optimizer and the three memoryless iterations for every step size, and judges the slopes. */
 export function runValidation(opts: ValidationOptions): ValidationResult {
-  const { module, problem, horizon, facts } = opts;
+  const { problem, horizon, facts } = opts;
+  // a matrix rule acts on the problem's matrix blocks
+  const module = problem.blocks && opts.module.forShapes ? opts.module.forShapes(problem.blocks) : opts.module;
   const seed = opts.seed ?? 1;
   if (!(horizon > 0 && Number.isFinite(horizon))) throw new RangeError(`the horizon must be a positive number, got ${horizon}`);
   const hs = [...new Set(opts.hs)].sort((a, b) => b - a);
@@ -474,8 +479,12 @@ export function validationParams(rule: Rule, d: Derivation, hs: readonly number[
  * coefficient (s ← β·s + …) with a default in (0, 1) are touched.
  */
 export function shortenedMemories(rule: Rule, d: Derivation): Map<string, number> {
-  const names = new Set(d.asymptotic.states.flatMap((s) => (s.decay.kind === 'sym' ? [s.decay.name] : [])));
-  const memory = rule.params
+  return shortenedFor(rule.params, d.asymptotic.states.map((s) => s.decay));
+}
+
+function shortenedFor(params: readonly ParamDecl[], decays: readonly Expr[]): Map<string, number> {
+  const names = new Set(decays.flatMap((decay) => (decay.kind === 'sym' ? [decay.name] : [])));
+  const memory = params
     .filter((p) => names.has(p.name) && toNumber(p.value) > 0 && toNumber(p.value) < 1)
     .map((p) => ({ name: p.name, u: toNumber(p.value) / (1 - toNumber(p.value)) }));
   const uMax = Math.max(0, ...memory.map((m) => m.u));
@@ -486,6 +495,55 @@ export function shortenedMemories(rule: Rule, d: Derivation): Map<string, number
     out.set(m.name, u / (1 + u));
   }
   return out;
+}
+
+// ---- matrix rules ----------------------------------------------------------------------
+
+/**
+ * A matrix rule's small perturbation parameter: domain [0, ∞) or (0, ∞), default ≤ 1e-2,
+ * read inside the argument of a negative or fractional matrix power (the eps of
+ * pow(L + eps*I, -1/4)). Decided from the rule, never from a name.
+ */
+function isMatrixSmoothingParam(p: ParamDecl, rule: MatrixRule): boolean {
+  if (!(p.domain.lo === 0 && p.domain.hi === Infinity && toNumber(p.value) <= SMALL_DEFAULT)) return false;
+  const inSingularPow = (m: MExpr, inside: boolean): boolean => {
+    if (m.kind === 'scale' && inside && E.hasSymbol(m.coef, p.name)) return true;
+    const singular = m.kind === 'pow' && (toNumber(m.p) < 0 || !Number.isInteger(toNumber(m.p)));
+    return mchildren(m).some((c) => inSingularPow(c, inside || singular));
+  };
+  return inSingularPow(rule.update, false);
+}
+
+/** validationParams for a matrix rule: the same choices (raised smoothing parameters, shortened memories, --set). */
+export function matrixValidationParams(d: MatrixDerivation, hs: readonly number[], set: Readonly<Record<string, number>>): ParamChoice[] {
+  const hMax = Math.max(...hs);
+  const shortened = shortenedFor(d.rule.params, d.asymptotic.states.map((s) => s.decay));
+  return d.rule.params.map((p) => {
+    const def = toNumber(p.value);
+    if (set[p.name] !== undefined) return { name: p.name, value: set[p.name]!, default: def, source: 'set' };
+    if (isMatrixSmoothingParam(p, d.rule)) {
+      const raised = Math.max(def, RAISE_FACTOR * hMax);
+      if (raised !== def) return { name: p.name, value: raised, default: def, source: 'raised' };
+    }
+    const short = shortened.get(p.name);
+    if (short !== undefined) return { name: p.name, value: short, default: def, source: 'shortened' };
+    return { name: p.name, value: def, default: def, source: 'default' };
+  });
+}
+
+/** ruleFacts for a matrix rule. */
+export function matrixRuleFacts(d: MatrixDerivation, hyper: Hyper): RuleFacts {
+  const decays = d.asymptotic.states.map((s) => {
+    let value: number;
+    try { value = evaluate(s.decay, { ...hyper }); } catch { value = NaN; }
+    return { state: s.name, value };
+  });
+  return {
+    decays,
+    readsAbsOrSign: false,
+    smoothingParams: d.rule.params.filter((p) => isMatrixSmoothingParam(p, d.rule)).map((p) => ({ name: p.name, value: hyper[p.name] ?? toNumber(p.value) })),
+    mVanishes: d.asymptotic.M.kind === 'zero',
+  };
 }
 
 /** The longest memory validation runs with by default, in steps (β = 1/2). */

@@ -7,7 +7,8 @@ export type SyntaxNode =
   | { readonly type: 'number'; readonly text: string; readonly at: number }
   | { readonly type: 'name'; readonly name: string; readonly at: number }
   | { readonly type: 'unary'; readonly op: '-' | '+'; readonly arg: SyntaxNode; readonly at: number }
-  | { readonly type: 'binary'; readonly op: '+' | '-' | '*' | '/' | '^'; readonly left: SyntaxNode; readonly right: SyntaxNode; readonly at: number }
+  | { readonly type: 'binary'; readonly op: '+' | '-' | '*' | '/' | '^' | '.*'; readonly left: SyntaxNode; readonly right: SyntaxNode; readonly at: number }
+  | { readonly type: 'transpose'; readonly arg: SyntaxNode; readonly at: number }
   | { readonly type: 'call'; readonly name: string; readonly args: readonly SyntaxNode[]; readonly at: number };
 
 /** A syntax error at a 0-based offset into the expression text. */
@@ -19,14 +20,23 @@ export class ExprSyntaxError extends Error {
 
 interface Token { kind: 'num' | 'id' | 'op' | 'end'; text: string; at: number }
 
-function tokenize(src: string): Token[] {
+/** Matrix rules (`shape matrix`) also read the postfix transpose ' and the elementwise product .* */
+export interface SyntaxOptions { readonly matrix?: boolean }
+
+function tokenize(src: string, matrix: boolean): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
     if (c === ' ' || c === '\t') { i++; continue; }
+    if (matrix && c === '.' && src[i + 1] === '*') { out.push({ kind: 'op', text: '.*', at: i }); i += 2; continue; }
+    if (matrix && c === "'") { out.push({ kind: 'op', text: "'", at: i }); i++; continue; }
     const num = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/.exec(src.slice(i));
-    if (num) { out.push({ kind: 'num', text: num[0], at: i }); i += num[0].length; continue; }
+    if (num) {
+      // '2.*A' in a matrix rule is 2 .* A
+      const text = matrix && num[0].endsWith('.') && src[i + num[0].length] === '*' ? num[0].slice(0, -1) : num[0];
+      out.push({ kind: 'num', text, at: i }); i += text.length; continue;
+    }
     const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
     if (id) { out.push({ kind: 'id', text: id[0], at: i }); i += id[0].length; continue; }
     if ('+-*/^(),'.includes(c)) { out.push({ kind: 'op', text: c, at: i }); i++; continue; }
@@ -38,8 +48,8 @@ function tokenize(src: string): Token[] {
   return out;
 }
 
-export function parseExpression(src: string): SyntaxNode {
-  const toks = tokenize(src);
+export function parseExpression(src: string, opts: SyntaxOptions = {}): SyntaxNode {
+  const toks = tokenize(src, opts.matrix ?? false);
   let p = 0;
   const peek = () => toks[p]!;
   const next = () => toks[p++]!;
@@ -58,14 +68,14 @@ export function parseExpression(src: string): SyntaxNode {
     }
     return left;
   }
-  // product := unary (('*'|'/') unary)*
+  // product := unary (('*'|'/'|'.*') unary)*
   function product(): SyntaxNode {
     let left = unary();
     for (;;) {
       const t = peek();
-      if (isOp(t, '*', '/')) {
+      if (isOp(t, '*', '/', '.*')) {
         next();
-        left = { type: 'binary', op: t.text as '*' | '/', left, right: unary(), at: t.at };
+        left = { type: 'binary', op: t.text as '*' | '/' | '.*', left, right: unary(), at: t.at };
       } else if (t.kind === 'num' || t.kind === 'id' || isOp(t, '(')) {
         throw new ExprSyntaxError(`missing operator before '${t.text}' (write * for a product)`, t.at);
       } else return left;
@@ -80,14 +90,20 @@ export function parseExpression(src: string): SyntaxNode {
     }
     return power();
   }
-  // power := atom ('^' unary)?      (right-associative: a^b^c = a^(b^c))
+  // power := postfix ('^' unary)?      (right-associative: a^b^c = a^(b^c))
   function power(): SyntaxNode {
-    const base = atom();
+    const base = postfix();
     if (isOp(peek(), '^')) {
       const t = next();
       return { type: 'binary', op: '^', left: base, right: unary(), at: t.at };
     }
     return base;
+  }
+  // postfix := atom "'"*      (transpose, matrix rules only)
+  function postfix(): SyntaxNode {
+    let a = atom();
+    while (isOp(peek(), "'")) a = { type: 'transpose', arg: a, at: next().at };
+    return a;
   }
   function atom(): SyntaxNode {
     const t = next();

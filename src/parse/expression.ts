@@ -55,8 +55,10 @@ export class ExprReader {
           case '*': return E.mul(a, b);
           case '/': return E.div(a, b);
           case '^': return E.pow(a, b);
+          case '.*': throw new Error('internal: .* in a coordinate-wise rule');
         }
       }
+      case 'transpose': throw new Error("internal: ' in a coordinate-wise rule");
       // falls through only on a malformed tree
       case 'call':
         if (n.type !== 'call') throw new Error('internal: malformed syntax tree');

@@ -3,13 +3,15 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { ratFromDecimal, toNumber } from '../ir/rational.js';
 import { RuleError, nearest, type Diagnostic, type DiagnosticCode, type Span } from '../ir/diagnostics.js';
-import { RESERVED, prevName, type Domain, type FnDecl, type ParamDecl, type Rule, type StateDecl } from '../ir/rule.js';
+import { RESERVED, prevName, type Domain, type FnDecl, type MatrixRule, type MatrixStateDecl, type ParamDecl, type Rule, type StateDecl } from '../ir/rule.js';
+import { isSymmetric, type MExpr } from '../matrix/expr.js';
 import { ExprReader, type ExprScope } from './expression.js';
+import { MatrixExprReader, type MatrixScope, type MatrixShape } from './matrix-expression.js';
 
 const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
 const NUMBER = '[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
 const KEYWORDS = ['optimizer', 'cite', 'shape', 'param', 'fn', 'state', 'update'];
-const TAKEN = new Set(['I', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
+const TAKEN = new Set(['I', 'msign', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
 
 /** Strips a trailing # comment, leaving # inside a quoted string alone. */
 function stripComment(line: string): string {
@@ -23,7 +25,20 @@ function stripComment(line: string): string {
   return line;
 }
 
+/**
+ * Reads a coordinate-wise rule. A `shape matrix` file is a located error here: read it with
+ * parseRuleFile, which returns either kind.
+ */
 export function parseRule(source: string, file = '<rule>'): Rule {
+  const r = parseRuleFile(source, file);
+  if ('shape' in r) {
+    throw new RuleError({ code: 'rule/unsupported', span: { ...r.shapeSpan }, message: 'this is a matrix rule (shape matrix); derive it with memloss derive, or read it with parseRuleFile' });
+  }
+  return r;
+}
+
+/** Reads a rule file of either shape: coordinate-wise (Rule) or `shape matrix` (MatrixRule). */
+export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRule {
   const diagnostics: Diagnostic[] = [];
   const at = (line: number, col: number): Span => ({ file, line, col });
   const report = (code: DiagnosticCode, line: number, col: number, message: string) =>
@@ -35,6 +50,10 @@ export function parseRule(source: string, file = '<rule>'): Rule {
   const fns: FnDecl[] = [];
   const states: StateDecl[] = [];
   let update: { expr: Expr; source: string; span: Span } | undefined;
+  // matrix rules (shape matrix): their own states and update
+  let shapeSpan: Span | undefined;
+  const mstates: MatrixStateDecl[] = [];
+  let mupdate: { expr: MExpr; source: string; span: Span } | undefined;
   const declared = new Map<string, number>();
   // States whose line failed still count as declared, so one mistake gives one diagnostic.
   const failedStates = new Set<string>();
@@ -92,6 +111,31 @@ export function parseRule(source: string, file = '<rule>'): Rule {
     }
   };
 
+  const matrixScope = (own?: { name: string; sym: boolean }): MatrixScope => {
+    const st = new Map<string, MatrixShape>(mstates.map((s) => [s.name, { rows: s.rows, cols: s.cols, sym: s.sym }]));
+    const forbidden = new Map<string, string>([['h', "'h' is the step size: the update is multiplied by it, so it cannot appear inside a rule expression"]]);
+    for (const f of failedStates) forbidden.set(f, `'${f}' could not be read (see its line)`);
+    return { params: new Set(params.map((p) => p.name)), states: st, ownState: own, forbidden };
+  };
+  const readMatrix = (text: string, span: Span, scope: MatrixScope, what: string) => {
+    try {
+      return new MatrixExprReader(text, span, scope).read(what);
+    } catch (err) {
+      if (err instanceof RuleError) { diagnostics.push(...err.diagnostics); return undefined; }
+      throw err;
+    }
+  };
+  /** A matrix state: read once for its shape, and if square once more assuming it symmetric, kept if that holds. */
+  const readMatrixState = (id: string, text: string, span: Span) => {
+    const plain = readMatrix(text, span, matrixScope({ name: id, sym: false }), `the recursion of '${id}'`);
+    if (!plain) return undefined;
+    if (plain.rows === plain.cols) {
+      const symmetric = new MatrixExprReader(text, span, matrixScope({ name: id, sym: true })).read('');
+      if (isSymmetric(symmetric.m)) return { rhs: symmetric.m, rows: plain.rows, cols: plain.cols, sym: true };
+    }
+    return { rhs: plain.m, rows: plain.rows, cols: plain.cols, sym: false };
+  };
+
   const lines = source.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const lineNo = i + 1;
@@ -120,8 +164,12 @@ export function parseRule(source: string, file = '<rule>'): Rule {
       }
       case 'shape': {
         if (body === 'coordinate') return;
-        if (body === 'matrix')
-          return report('rule/unsupported', lineNo, restCol, 'matrix-shaped rules are not supported by this version of memloss; only coordinate-wise rules can be derived');
+        if (body === 'matrix') {
+          if (states.length || fns.length || update || failedStates.size)
+            return report('rule/syntax', lineNo, col0, "'shape matrix' must come before every fn, state and update line");
+          shapeSpan = at(lineNo, restCol);
+          return;
+        }
         return report('rule/syntax', lineNo, restCol, "expected 'shape coordinate' or 'shape matrix'");
       }
       case 'param': {
@@ -148,6 +196,7 @@ export function parseRule(source: string, file = '<rule>'): Rule {
         const m = new RegExp(`^(${IDENT})\\s*\\(\\s*(${IDENT}(?:\\s*,\\s*${IDENT})*)?\\s*\\)\\s*=\\s*(.+)$`).exec(body);
         if (!m) return report('rule/syntax', lineNo, restCol, 'expected: fn NAME(x, …) = expression');
         const [, id, argText, exprText] = m;
+        if (shapeSpan) return report('rule/unsupported', lineNo, col0, 'fn helpers are not supported in matrix rules yet; write the expression out');
         if (!declare(id!, lineNo, restCol)) return;
         const args = argText ? argText.split(',').map((s) => s.trim()) : [];
         const exprCol = col0 + line.trim().lastIndexOf(exprText!);
@@ -159,17 +208,31 @@ export function parseRule(source: string, file = '<rule>'): Rule {
         const m = new RegExp(`^(${IDENT})\\s*=\\s*(.+)$`).exec(body);
         if (!m) return report('rule/syntax', lineNo, restCol, 'expected: state NAME = expression');
         const [, id, exprText] = m;
-        if (update) return report('rule/state-order', lineNo, col0, 'states must be declared before the update');
+        if (update || mupdate) return report('rule/state-order', lineNo, col0, 'states must be declared before the update');
         if (!declare(id!, lineNo, restCol)) return;
         const exprCol = col0 + line.trim().indexOf(exprText!, kw.length + 1 + id!.length);
+        if (shapeSpan) {
+          const st = readMatrixState(id!, exprText!, at(lineNo, exprCol));
+          if (st) mstates.push({ name: id!, ...st, source: exprText!, span: at(lineNo, restCol) });
+          else failedStates.add(id!);
+          return;
+        }
         const expr = readExpr(exprText!, lineNo, exprCol, scopeFor(id!));
         if (expr) states.push({ name: id!, rhs: expr, source: exprText!, span: at(lineNo, restCol) });
         else failedStates.add(id!);
         return;
       }
       case 'update': {
-        if (update) return report('rule/duplicate', lineNo, col0, 'the update is given twice');
+        if (update || mupdate) return report('rule/duplicate', lineNo, col0, 'the update is given twice');
         if (!body) return report('rule/syntax', lineNo, restCol, 'expected: update expression');
+        if (shapeSpan) {
+          const r = readMatrix(body, at(lineNo, restCol), matrixScope(), 'the update');
+          if (!r) return;
+          if (r.rows !== 'r' || r.cols !== 'c')
+            return report('rule/syntax', lineNo, restCol, `the update must have the shape of the parameter, r×c; this one is ${r.rows}×${r.cols}`);
+          mupdate = { expr: r.m, source: body, span: at(lineNo, restCol) };
+          return;
+        }
         const expr = readExpr(body, lineNo, restCol, scopeFor());
         if (expr) update = { expr, source: body, span: at(lineNo, restCol) };
         return;
@@ -182,6 +245,14 @@ export function parseRule(source: string, file = '<rule>'): Rule {
   });
 
   if (name === undefined && diagnostics.length === 0) report('rule/missing', 1, 1, "missing 'optimizer NAME' line");
+  if (shapeSpan) {
+    if (!mupdate && diagnostics.length === 0) report('rule/missing', Math.max(1, lines.length), 1, "missing 'update' line");
+    if (diagnostics.length) throw new RuleError(diagnostics);
+    return Object.freeze({
+      shape: 'matrix' as const, name: name!, file, cite, params: Object.freeze(params), states: Object.freeze(mstates),
+      update: mupdate!.expr, updateSource: mupdate!.source, updateSpan: mupdate!.span, shapeSpan,
+    });
+  }
   if (!update && !diagnostics.some((d) => d.span.line > 0 && /update/.test(d.message)) && diagnostics.length === 0)
     report('rule/missing', Math.max(1, lines.length), 1, "missing 'update' line");
   if (diagnostics.length) throw new RuleError(diagnostics);

@@ -72,3 +72,6 @@ export function randomParams(rule: Rule, rand: () => number): Record<string, num
   }
   return paramEnv(rule, over);
 }
+
+/** A `shape matrix` rule file (derived by src/matrix/, not by the coordinate-wise engine). */
+export const isMatrixRuleFile = (file: string): boolean => /^\s*shape\s+matrix\b/m.test(readFileSync(file, 'utf8'));

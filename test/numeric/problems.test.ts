@@ -67,8 +67,8 @@ afterEach(() => {
 });
 
 describe('problem registry', () => {
-  it('names the three problems, sorted', () => {
-    expect(problemNames()).toEqual(['logistic', 'mlp', 'quartic']);
+  it('names the five problems, sorted', () => {
+    expect(problemNames()).toEqual(['linear-net', 'logistic', 'mlp', 'quartic', 'sensing']);
     for (const name of problemNames()) expect(PROBLEMS[name]!().name).toBe(name);
   });
 

@@ -86,7 +86,7 @@ describe('memloss validate', () => {
     ['one step size', ['--h', '0.01'], /two different step sizes/],
     ['a step size that is not a number', ['--h', '0.01,abc'], /positive numbers/],
     ['a negative horizon', ['--horizon', '-1'], /--horizon/],
-    ['an unknown problem', ['--problem', 'rosenbrock'], /unknown problem 'rosenbrock'; choose from logistic, mlp, quartic or all/],
+    ['an unknown problem', ['--problem', 'rosenbrock'], /unknown problem 'rosenbrock'; choose from linear-net, logistic, mlp, quartic, sensing or all/],
     ['a --set without a value', ['--set', 'beta'], /name=value/],
     ['a step longer than the horizon', ['--h', '0.5,3', '--horizon', '1'], /longer than the horizon/],
   ])('usage error, exit 2: %s', async (_name, extra, message) => {

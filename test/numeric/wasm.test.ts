@@ -11,9 +11,9 @@ import { loadOptimizer } from '../../src/numeric/compile.js';
 import { loadWasmOptimizer, type WasmOptimizerModule } from '../../src/numeric/wasm-loader.js';
 import { emitWasm, emitWat } from '../../src/emit/wasm.js';
 import type { OptimizerModule } from '../../src/numeric/types.js';
-import { loadRule, mulberry32, randomParams } from '../derive/helpers.js';
+import { loadRule, mulberry32, randomParams, isMatrixRuleFile } from '../derive/helpers.js';
 
-const RULES = readdirSync('rules').filter((f) => f.endsWith('.rule')).sort();
+const RULES = readdirSync('rules').filter((f) => f.endsWith('.rule') && !isMatrixRuleFile(`rules/${f}`)).sort();
 
 /** Largest elementwise relative difference (a difference at an exact 0 counts as relative to 1e-300). */
 function maxElementRel(a: Float64Array, b: Float64Array): number {

@@ -15,7 +15,7 @@ import { derive } from '../../src/derive/index.js';
 import { emitWgsl, type WgslModule } from '../../src/emit/wgsl.js';
 import type { Derivation } from '../../src/derive/types.js';
 import type { Rule } from '../../src/ir/rule.js';
-import { loadRule } from '../derive/helpers.js';
+import { loadRule, isMatrixRuleFile } from '../derive/helpers.js';
 import { CASE, type Case, type Results } from './webgpu-harness.js';
 import { compare, describeChecks, runReference } from './webgpu-reference.js';
 
@@ -28,7 +28,7 @@ const CHROMIUM = process.env.MEMLOSS_CHROMIUM ?? '/usr/bin/chromium';
  */
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const RULES = readdirSync('rules').filter((f) => f.endsWith('.rule')).sort();
+const RULES = readdirSync('rules').filter((f) => f.endsWith('.rule') && !isMatrixRuleFile(`rules/${f}`)).sort();
 const haveBrowser = existsSync(CHROMIUM);
 if (!haveBrowser && !CI) console.warn(`skipping the WebGPU browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 

@@ -15,10 +15,14 @@ import type { FiniteSumProblem, Problem } from '../types.js';
 import { createLogistic } from './logistic.js';
 import { createMlp } from './mlp.js';
 import { createQuartic } from './quartic.js';
+import { createLinearNet } from './linear-net.js';
+import { createSensing } from './sensing.js';
 
 export { createLogistic, type LogisticOptions } from './logistic.js';
 export { createMlp, type MlpOptions } from './mlp.js';
 export { createQuartic, type QuarticOptions } from './quartic.js';
+export { createLinearNet, type LinearNetOptions } from './linear-net.js';
+export { createSensing, type SensingOptions } from './sensing.js';
 
 export type ProblemFactory = (opts?: { seed?: number }) => Problem;
 
@@ -27,6 +31,8 @@ export const PROBLEMS: Record<string, ProblemFactory> = {
   quartic: (opts = {}) => createQuartic({ seed: opts.seed }),
   logistic: (opts = {}) => createLogistic({ seed: opts.seed }),
   mlp: (opts = {}) => createMlp({ seed: opts.seed }),
+  'linear-net': (opts = {}) => createLinearNet({ seed: opts.seed }),
+  sensing: (opts = {}) => createSensing({ seed: opts.seed }),
 };
 
 /** The problems that are means over samples, split into `batches` equal batches (theory.md §7). */

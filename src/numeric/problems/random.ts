@@ -44,3 +44,28 @@ export function createRng(seed: number): Rng {
     },
   };
 }
+
+/**
+ * A seeded r×c matrix s·Q + N(0, (0.1·s)²) noise, Q with orthonormal columns (tall) or rows
+ * (wide) by Gram–Schmidt: all singular values near s.
+ */
+export function wellConditioned(rows: number, cols: number, s: number, rng: Rng): { rows: number; cols: number; data: Float64Array } {
+  const tall = rows >= cols;
+  const len = tall ? rows : cols, count = tall ? cols : rows;
+  const vecs: Float64Array[] = [];
+  for (let j = 0; j < count; j++) {
+    const v = Float64Array.from({ length: len }, () => rng.normal());
+    for (const q of vecs) {
+      const d = v.reduce((a, x, i) => a + x * q[i]!, 0);
+      for (let i = 0; i < len; i++) v[i] -= d * q[i]!;
+    }
+    const nrm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+    vecs.push(v.map((x) => x / nrm));
+  }
+  const data = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) {
+    const q = tall ? vecs[j]![i]! : vecs[i]![j]!;
+    data[i * cols + j] = s * q + 0.1 * s * rng.normal();
+  }
+  return { rows, cols, data };
+}

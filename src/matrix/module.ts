@@ -1,0 +1,160 @@
+/**
+ * The optimizer module of a matrix rule, compiled in memory: the same API as the generated
+ * coordinate-wise modules (src/numeric/types.ts), with θ a row-major Float64Array made of
+ * one or more matrix blocks (`forShapes`; without it θ is one dim×1 column). The rule's
+ * recursion, F⁽ⁿ⁾ and M are evaluated from the derivation's matrix expressions, blockwise;
+ * the Hessian-vector product is one call for all blocks together.
+ */
+import type { MatrixRule } from '../ir/rule.js';
+import { prevName } from '../ir/rule.js';
+import { toNumber } from '../ir/rational.js';
+import type { Hvp, Hyper, MatrixShape, OptimizerModule, OptimizerState } from '../numeric/types.js';
+import type { Dim } from './expr.js';
+import * as M_ from './expr.js';
+import { evaluate } from '../ir/eval.js';
+import { FIELD, HVP, type MatrixDerivation, type MatrixRegimeResult } from './derive.js';
+import { MatrixEvaluator } from './eval.js';
+import { mat, type Mat } from './linalg.js';
+
+/** Past steps whose weight is below this fraction of the weights so far are below rounding. */
+const PAST_NEGLIGIBLE = 1e-20;
+
+const size = (d: Dim, s: MatrixShape) => (d === 'r' ? s.rows : s.cols);
+
+/** Offsets of each block in θ and in each state array. */
+function layout(rule: MatrixRule, blocks: readonly MatrixShape[]) {
+  let off = 0;
+  const theta = blocks.map((b) => { const o = off; off += b.rows * b.cols; return o; });
+  const dim = off;
+  const states = new Map<string, number[]>();
+  const stateLength = new Map<string, number>();
+  for (const s of rule.states) {
+    let o = 0;
+    states.set(s.name, blocks.map((b) => { const start = o; o += size(s.rows, b) * size(s.cols, b); return start; }));
+    stateLength.set(s.name, o);
+  }
+  return { theta, dim, states, stateLength };
+}
+
+export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly MatrixShape[]): OptimizerModule {
+  const rule = d.rule;
+  const defaults: Hyper = Object.fromEntries(rule.params.map((p) => [p.name, toNumber(p.value)]));
+  const exact = d.exactN;
+  const Fexact = d.exactN.F;
+  const shapesFor = (dim: number) => blocks ?? [{ rows: dim, cols: 1 }];
+  const lay = (dim: number) => {
+    const L = layout(rule, shapesFor(dim));
+    if (L.dim !== dim) throw new RangeError(`${rule.name}: θ has length ${dim}, but its matrix blocks hold ${L.dim}`);
+    return L;
+  };
+  const env = (hyper: Partial<Hyper> | undefined, n: number) => ({ ...defaults, ...definedOnly(hyper), n });
+  const block = (x: Float64Array, off: number, s: MatrixShape): Mat => mat(s.rows, s.cols, x.subarray(off, off + s.rows * s.cols));
+
+  /** F per block: exact F⁽ⁿ⁾ with n, its limit without. */
+  const direction = (theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>, n?: number): Float64Array => {
+    const L = lay(theta.length);
+    const out = new Float64Array(theta.length);
+    shapesFor(theta.length).forEach((s, i) => {
+      const ev = new MatrixEvaluator(new Map([['g', block(grad, L.theta[i]!, s)], ['theta', block(theta, L.theta[i]!, s)]]), env(hyper, n ?? 0), s);
+      out.set(ev.eval(n === undefined ? d.asymptotic.F : Fexact).data, L.theta[i]!);
+    });
+    return out;
+  };
+
+  /** M⁽ⁿ⁾ (exact when n is given and available, else asymptotic) and the F it uses as its field. */
+  const correctionWith = (theta: Float64Array, grad: Float64Array, hvp: Hvp, hyper?: Partial<Hyper>, n?: number): { F: Float64Array; M: Float64Array } => {
+    const regime: MatrixRegimeResult = n !== undefined ? exact : d.asymptotic;
+    const L = lay(theta.length);
+    const shapes = shapesFor(theta.length);
+    const e = env(hyper, n ?? 0);
+    const evs = shapes.map((s, i) => new MatrixEvaluator(new Map([['g', block(grad, L.theta[i]!, s)], ['theta', block(theta, L.theta[i]!, s)]]), e, s));
+    // the field is the regime's constant-history update; the step uses the exact F⁽ⁿ⁾ when n is given
+    const V = new Float64Array(theta.length);
+    shapes.forEach((_, i) => V.set(evs[i]!.eval(regime.F).data, L.theta[i]!));
+    const F = V;
+    const M = new Float64Array(theta.length);
+    if (regime.M.kind === 'zero') return { F, M };
+    if (regime.pastSums) {
+      // each term on its own field V = Σ_{s=0}^{n−1} R(s)·F⁽ˢ⁾ (one HVP per term)
+      for (const t of regime.terms) {
+        const past = t.past!;
+        const Vt = new Float64Array(theta.length);
+        // from the latest past step back; weights decay geometrically into the past, and
+        // steps whose weight is below 1e-20 of the sum so far change V by less than rounding
+        let total = 0;
+        for (let s = n! - 1; s >= 0; s--) {
+          const es = { ...e, s };
+          const w = evaluate(past.weight, es);
+          if (Math.abs(w) < PAST_NEGLIGIBLE * total) break;
+          total += Math.abs(w);
+          shapes.forEach((sh, i) => {
+            const Fs = new MatrixEvaluator(new Map([['g', block(grad, L.theta[i]!, sh)], ['theta', block(theta, L.theta[i]!, sh)]]), es, sh).eval(past.F);
+            const o = L.theta[i]!;
+            for (let j = 0; j < Fs.data.length; j++) Vt[o + j] += w * Fs.data[j]!;
+          });
+        }
+        const Et = hvp(Vt).slice();
+        shapes.forEach((s, i) => {
+          const ev = evs[i]!.extend(new Map([[FIELD, block(Vt, L.theta[i]!, s)], [HVP, block(Et, L.theta[i]!, s)]]));
+          const Mt = ev.eval(M_.scale(t.weight, t.operator));
+          const o = L.theta[i]!;
+          for (let j = 0; j < Mt.data.length; j++) M[o + j] += Mt.data[j]!;
+        });
+      }
+      return { F, M };
+    }
+    const Ev = hvp(V).slice();
+    shapes.forEach((s, i) => {
+      const ev = evs[i]!.extend(new Map([[FIELD, block(V, L.theta[i]!, s)], [HVP, block(Ev, L.theta[i]!, s)]]));
+      M.set(ev.eval(regime.M).data, L.theta[i]!);
+    });
+    return { F, M };
+  };
+
+  const module: OptimizerModule = {
+    name: rule.name,
+    defaults,
+    init(dim: number): OptimizerState {
+      const L = lay(dim);
+      return { n: 0, arrays: Object.fromEntries(rule.states.map((s) => [s.name, new Float64Array(L.stateLength.get(s.name)!)])) };
+    },
+    step(theta, grad, state, h, hyper) {
+      const L = lay(theta.length);
+      const e = env(hyper, state.n);
+      shapesFor(theta.length).forEach((s, i) => {
+        const leaves = new Map<string, Mat>([['g', block(grad, L.theta[i]!, s)], ['theta', block(theta, L.theta[i]!, s)]]);
+        const stateBlock = (name: string, x: Float64Array) => {
+          const st = rule.states.find((q) => q.name === name)!;
+          const r = size(st.rows, s), c = size(st.cols, s), o = L.states.get(name)![i]!;
+          return mat(r, c, x.subarray(o, o + r * c));
+        };
+        const fresh: [string, Mat][] = [];
+        for (const st of rule.states) {
+          const old = stateBlock(st.name, state.arrays[st.name]!);
+          const prev = mat(old.rows, old.cols, old.data.slice());
+          leaves.set(prevName(st.name), prev);
+          const next = new MatrixEvaluator(leaves, e, s).eval(st.rhs);
+          leaves.set(st.name, next);
+          fresh.push([st.name, next]);
+        }
+        const U = new MatrixEvaluator(leaves, e, s).eval(rule.update);
+        const o = L.theta[i]!;
+        for (let j = 0; j < U.data.length; j++) theta[o + j] -= h * U.data[j]!;
+        for (const [name, v] of fresh) state.arrays[name]!.set(v.data, L.states.get(name)![i]!);
+      });
+      state.n++;
+    },
+    direction,
+    correction: (theta, grad, hvp, hyper, n) => correctionWith(theta, grad, hvp, hyper, n).M,
+    memorylessStep(theta, grad, hvp, h, hyper, n) {
+      const { F, M } = correctionWith(theta, grad, hvp, hyper, n);
+      for (let j = 0; j < theta.length; j++) theta[j] -= h * (F[j]! + h * M[j]!);
+    },
+    forShapes: (shapes: readonly MatrixShape[]) => loadMatrixOptimizer(d, shapes),
+  };
+  return module;
+}
+
+const definedOnly = (h: Partial<Hyper> | undefined): Record<string, number> =>
+  Object.fromEntries(Object.entries(h ?? {}).filter((e): e is [string, number] => e[1] !== undefined));
+
