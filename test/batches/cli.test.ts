@@ -74,6 +74,15 @@ describe('memloss derive --batches', () => {
     expect(hasStackFrame(r.stderr)).toBe(false);
   });
 
+  it('a matrix rule: one line saying the mini-batch correction is for coordinate-wise rules', async () => {
+    for (const command of [['derive', 'rules/muon.rule', '--batches', '4'], ['validate', 'rules/muon.rule', '--problem', 'logistic', '--batches', '4']]) {
+      const r = await capture(() => main(command));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('is a matrix rule; mini-batch corrections are derived for coordinate-wise rules only');
+      expect(hasStackFrame(r.stderr)).toBe(false);
+    }
+  });
+
   it.each([['0'], ['2.5'], ['x']])('--batches %s is a usage error', async (m) => {
     const r = await capture(() => main(['derive', 'rules/heavy-ball.rule', '--batches', m]));
     expect(r.code).toBe(2);
