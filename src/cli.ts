@@ -23,6 +23,7 @@ import { emitWgsl, wgslKernels } from './emit/wgsl.js';
 import { loadOptimizer } from './numeric/compile.js';
 import { PROBLEMS, problemNames } from './numeric/problems/index.js';
 import { progressBar } from './numeric/progress.js';
+import { sweepCommand, trainCommand, type SweepArgs, type TrainArgs } from './train/commands.js';
 import {
   formatValidation, ruleFacts, runValidation, validationJson, validationParams,
   type ParamChoice, type ValidationResult,
@@ -89,6 +90,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return guarded(() => validateCommand(parsed));
     case 'codegen':
       return guarded(() => codegenCommand(parsed));
+    case 'train':
+      return guarded(() => trainCommand(parsed, { out, err }));
+    case 'sweep':
+      return guarded(() => sweepCommand(parsed, { out, err }));
   }
 }
 
@@ -102,6 +107,8 @@ interface ValidateArgs {
   set: Record<string, number>; seed: number; plot?: string; json: boolean;
 }
 type Parsed =
+  | ({ kind: 'train' } & TrainArgs)
+  | ({ kind: 'sweep' } & SweepArgs)
   | DeriveArgs
   | BuildArgs
   | CodegenArgs
@@ -179,7 +186,21 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .example('memloss validate rules/adamw.rule --problem all --plot gaps.svg', 'on every problem, with a plot')
         .example('memloss validate rules/adam.rule --set beta1=0.9,beta2=0.999 --h 0.001,0.0005,0.00025', 'at the usual parameters, smaller steps'),
     )
-    .demandCommand(1, 'give a command: derive, build, codegen or validate')
+    .command('train <config>', 'train an MLP on an MNIST-format data set with any rule file (docs/train.md)', (y) =>
+      y
+        .positional('config', { type: 'string', describe: 'training config (JSON), e.g. experiments/adamw.json' })
+        .option('resume', { type: 'boolean', default: false, describe: 'continue from the run\'s last checkpoint (bitwise the same result)' })
+        .option('cancel-memory-term', { type: 'boolean', default: false, describe: 'subtract the derived memory correction h·M after each step' })
+        .example('memloss train experiments/adamw.json', 'one JSON line per logged step on stdout'),
+    )
+    .command('sweep <config>', 'run a grid of training runs in worker threads and write a Markdown report with SVG plots', (y) =>
+      y
+        .positional('config', { type: 'string', describe: 'sweep config (JSON), e.g. experiments/sweep.json' })
+        .option('resume', { type: 'boolean', default: false, describe: 'skip finished runs, continue unfinished ones from their checkpoints' })
+        .option('workers', { type: 'number', requiresArg: true, describe: 'worker threads (default: the config\'s, else 2)' })
+        .option('report-only', { type: 'boolean', default: false, describe: 'write the report from the finished runs, train nothing' }),
+    )
+    .demandCommand(1, 'give a command: derive, build, codegen, validate, train or sweep')
     .strict()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .help()
@@ -194,7 +215,7 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
     shown = output;
   })) as Record<string, unknown> & { _: (string | number)[] };
   const first = a._[0];
-  const command = first === 'derive' || first === 'build' || first === 'codegen' || first === 'validate' ? first : undefined;
+  const command = first === 'derive' || first === 'build' || first === 'codegen' || first === 'validate' || first === 'train' || first === 'sweep' ? first : undefined;
   if (failure !== undefined) return { kind: 'usage', message: failure, command };
   if (shown || a['help'] || a['version']) return { kind: 'shown', text: shown };
   if (command === 'derive') {
@@ -209,8 +230,14 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   }
   if (command === 'build') return { kind: 'build', rules: String(a['rules']), out: String(a['out']), check: Boolean(a['check']) };
   if (command === 'validate') return validateArgs(a);
+  if (command === 'train') return { kind: 'train', config: String(a['config']), resume: Boolean(a['resume']), cancelMemoryTerm: Boolean(a['cancel-memory-term']) };
+  if (command === 'sweep') {
+    const workers = a['workers'] as number | undefined;
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) return { kind: 'usage', message: `--workers takes a positive integer, got '${String(workers)}'`, command };
+    return { kind: 'sweep', sweep: String(a['config']), resume: Boolean(a['resume']), reportOnly: Boolean(a['report-only']), ...(workers !== undefined ? { workers } : {}) };
+  }
   if (command === 'codegen') return { kind: 'codegen', rule: String(a['rule']), target: a['target'] as Target, output: a['output'] as string | undefined };
-  return { kind: 'usage', message: 'give a command: derive, build, codegen or validate' };
+  return { kind: 'usage', message: 'give a command: derive, build, codegen, validate, train or sweep' };
 }
 
 /** Checks validate's option values; every mistake is a usage error (exit 2). */

@@ -3,9 +3,8 @@
  * generated code of any rule file. Per logged step one JSON line (LogLine); a checkpoint
  * every `checkpointEvery` steps; `resume` continues bit for bit from the last checkpoint.
  *
- * Step n (θ = θₙ): gradient on the batch → (log) → optimizer step → with cancelMemoryTerm,
- * θ += h²·M⁽ⁿ⁾(θₙ), which removes the memory correction h·M from the update to second
- * order (theory.md §2), i.e. adds the explicit penalty −h·c·Φ through M's own weights.
+ * Step n (θ = θₙ): gradient on the batch → (log) → optimizer step. With cancelMemoryTerm the
+ * optimizer is fed the gradient of the penalized loss L − h·c·Φ instead (penalizedGradient).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,6 +60,7 @@ export interface TrainResult {
 export const LOG_FILE = 'log.jsonl';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const RESULT_FILE = 'result.json';
+export const TIMING_FILE = 'timing.json';
 
 /** The rule's generated code and whether its exact finite-n correction exists. */
 export function loadRule(file: string): { module: OptimizerModule; exactN: boolean } {
@@ -156,9 +156,8 @@ export function train(config: TrainConfig, options: TrainOptions = {}): TrainRes
     const g = config.batchSize === null && logged ? fullGrad : grad;
     stopped = firstBad(n, [['train loss', loss], ['gradient norm', norm(g)]], config.divergeAbove);
     if (stopped) break;
-    const cancel = config.cancelMemoryTerm ? reuseM ?? module.correction(theta, g, hvp, hyper, nExact(state.n)) : undefined;
-    module.step(theta, g, state, h, hyper);
-    if (cancel) for (let i = 0; i < theta.length; i++) theta[i] += h * h * cancel[i]!;
+    const step = config.cancelMemoryTerm ? penalizedGradient(module, theta, g, hvp, hyper, h, nExact(state.n), reuseM) : g;
+    module.step(theta, step, state, h, hyper);
     if ((n + 1) % config.checkpointEvery === 0 || n + 1 === config.steps) {
       const arrays: Record<string, Float64Array> = { theta };
       for (const [k, a] of Object.entries(state.arrays)) arrays[`state.${k}`] = a;
@@ -168,6 +167,44 @@ export function train(config: TrainConfig, options: TrainOptions = {}): TrainRes
   }
   const seconds = (performance.now() - t0) / 1000;
   return { ...(last ? { last } : {}), ...(stopped ? { stopped } : {}), step: n, theta, seconds, secondsPerStep: n > start ? seconds / (n - start) : 0 };
+}
+
+/**
+ * The gradient of L − h·c·Φ, from the generated code alone: gⱼ·(1 − h·Mⱼ/Fⱼ) with M = M⁽ⁿ⁾ and
+ * F = F⁽ⁿ⁾ on a constant history. Why: when the rule is preconditioned descent, F = P∘∇L and
+ * M = c·P∘∇Φ (theory.md §4), so gⱼ·h·Mⱼ/Fⱼ = h·c·∂ⱼΦ and this is exactly ∇L − h·c·∇Φ; the
+ * optimizer's own memory then adds +h·c·Φ back, and to second order it descends L itself.
+ * Where F has extra parts (weight decay) or the weight is not c·P (ε > 0), the same formula
+ * is the per-coordinate coefficient cⱼ = wⱼ/Pⱼ with Pⱼ = Fⱼ/gⱼ; it stays bounded where |g| ≪ ε
+ * (there Mⱼ and Fⱼ both scale like 1/ε), unlike subtracting h²·M from the step, which does not.
+ * Costs the HVPs of one `correction` (none when M = 0).
+ */
+export function penalizedGradient(
+  module: OptimizerModule, theta: Float64Array, g: Float64Array, hvp: (v: Float64Array) => Float64Array,
+  hyper: Readonly<Record<string, number>>, h: number, n: number | undefined, M = module.correction(theta, g, hvp, hyper, n),
+): Float64Array {
+  const F = module.direction(theta, g, hyper, n);
+  const out = new Float64Array(g.length);
+  for (let i = 0; i < g.length; i++) out[i] = F[i] === 0 ? g[i]! : g[i]! * (1 - (h * M[i]!) / F[i]!);
+  return out;
+}
+
+/** What result.json holds: deterministic (no timings; those go to timing.json). */
+export interface RunRecord {
+  readonly name: string;
+  readonly steps: number;
+  readonly step: number;
+  readonly stopped: string | null;
+  readonly last: LogLine | null;
+}
+
+/** Trains and writes result.json and timing.json next to the log. */
+export function trainAndRecord(config: TrainConfig, options: TrainOptions = {}): { record: RunRecord; result: TrainResult } {
+  const result = train(config, options);
+  const record: RunRecord = { name: config.name, steps: config.steps, step: result.step, stopped: result.stopped ?? null, last: result.last ?? null };
+  writeFileSync(join(config.out, RESULT_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(join(config.out, TIMING_FILE), `${JSON.stringify({ seconds: result.seconds, secondsPerStep: result.secondsPerStep }, null, 2)}\n`);
+  return { record, result };
 }
 
 /** a/b, and 0 for 0/0 (no update and no correction, e.g. at a stationary point of sign-like rules). */

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from '../../src/train/config.js';
 import { jsKernels } from '../../src/train/kernels.js';
-import { LOG_FILE, train, type LogLine } from '../../src/train/train.js';
+import { LOG_FILE, loadRule, penalizedGradient, train, type LogLine } from '../../src/train/train.js';
+import { PROBLEMS } from '../../src/numeric/problems/index.js';
 import { writeTinyIdx } from './fixtures.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'memloss-train-'));
@@ -109,5 +110,24 @@ describe('memloss train on a tiny data set', () => {
 
   it('names an unknown hyperparameter', () => {
     expect(() => train(config({}, { hyper: { beta3: 0.5 } }))).toThrow("key 'optimizer.hyper.beta3': AdamW has no parameter 'beta3'");
+  });
+});
+
+describe('penalizedGradient', () => {
+  it('is ∇L − h·c·∇Φ for a rule with a modified loss (heavy-ball: c = β/(1−β)², Φ = ½‖∇L‖²)', () => {
+    const { module } = loadRule('rules/heavy-ball.rule');
+    const p = PROBLEMS['logistic']!({ seed: 3 });
+    const theta = p.initial(3), g = p.grad(theta, new Float64Array(p.dim));
+    const hvp = (v: Float64Array) => p.hvp(theta, v, new Float64Array(p.dim));
+    const beta = 0.8, h = 0.05, c = beta / (1 - beta) ** 2;
+    const got = penalizedGradient(module, theta, g, hvp, { beta }, h, undefined);
+    const Hg = hvp(g);
+    let diff = 0, size = 0;
+    for (let i = 0; i < p.dim; i++) {
+      diff = Math.max(diff, Math.abs(got[i]! - (g[i]! - h * c * Hg[i]!)));
+      size = Math.max(size, Math.abs(h * c * Hg[i]!));
+    }
+    expect(size).toBeGreaterThan(1e-4);
+    expect(diff).toBeLessThan(1e-12);
   });
 });
