@@ -10,11 +10,27 @@
  */
 import type { SparseRows } from './data.js';
 
+/** Kernels for rows of a given length (one WebAssembly module per length). */
+export type KernelFactory = (rowLength: number) => Kernels;
+
+/**
+ * A dense rows×cols buffer seen as sparse rows with every entry present, so that the dense
+ * products of the output layer run through the same kernels. `volatile`: the values change
+ * between calls (backends that copy data must copy them each time).
+ */
+export function denseRows(rows: number, cols: number, values: Float64Array): SparseRows & { readonly volatile: true } {
+  const rowPtr = Int32Array.from({ length: rows + 1 }, (_, r) => r * cols);
+  const colIdx = Int32Array.from({ length: rows * cols }, (_, i) => i % cols);
+  return { rows, cols, rowPtr, colIdx, values, volatile: true };
+}
+
 export interface Kernels {
   readonly name: string;
   spmm(x: SparseRows, rows: Int32Array, W: Float64Array, out: Float64Array, K: number): void;
   spmmT(x: SparseRows, rows: Int32Array, D: Float64Array, G: Float64Array, K: number): void;
 }
+
+export const jsKernelFactory: KernelFactory = () => jsKernels;
 
 /** Plain JavaScript over typed arrays: the reference (and the fallback without WebAssembly SIMD). */
 export const jsKernels: Kernels = {

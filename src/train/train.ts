@@ -17,9 +17,9 @@ import { createRng, mixSeed } from '../numeric/problems/random.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { ConfigError, type TrainConfig } from './config.js';
 import { loadDataSet, type DataSet } from './data.js';
-import { jsKernels, type Kernels } from './kernels.js';
+import type { KernelFactory } from './kernels.js';
 import { createMlp } from './model.js';
-import { wasmKernels } from './wasm-kernels.js';
+import { wasmKernelFactory } from './wasm-kernels.js';
 
 /** One logged step. Fixed key order, no timings: same config and seed → same bytes. */
 export interface LogLine {
@@ -38,7 +38,8 @@ export interface TrainOptions {
   readonly resume?: boolean;
   /** Stop (as if killed) after this many steps of this invocation; for tests of resume. */
   readonly stopAfter?: number;
-  readonly kernels?: Kernels;
+  /** Kernels by row length; default WebAssembly SIMD (JavaScript where WebAssembly cannot serve). */
+  readonly kernels?: KernelFactory;
   /** Data already loaded (the sweep shares nothing between workers, tests pass tiny sets). */
   readonly data?: DataSet;
   readonly onLog?: (line: LogLine, text: string) => void;
@@ -93,7 +94,7 @@ export function train(config: TrainConfig, options: TrainOptions = {}): TrainRes
   const h = config.optimizer.h;
   const data = options.data ?? loadDataSet(config.data);
   const maxRows = Math.max(data.train.x.rows, data.test.x.rows);
-  const kernels = options.kernels ?? wasmKernels(config.model.hidden) ?? jsKernels;
+  const kernels = options.kernels ?? wasmKernelFactory();
   const mlp = createMlp({ inputs: data.inputs, hidden: config.model.hidden, classes: data.classes, activation: config.model.activation }, maxRows, kernels);
   const batches = batchRows(data.train.x.rows, config.batchSize, config.seed);
   const nExact = (n: number) => (exactN ? n : undefined);
@@ -137,7 +138,7 @@ export function train(config: TrainConfig, options: TrainOptions = {}): TrainRes
       const line: LogLine = {
         step: n,
         trainLoss,
-        trainAccuracy: mlp.evaluate(theta, data.train.x, data.train.y).accuracy,
+        trainAccuracy: mlp.lastAccuracy(),
         testLoss: test.loss,
         testAccuracy: test.accuracy,
         phi: module.penalty ? module.penalty(theta, fullGrad, hyper, trainLoss) : null,

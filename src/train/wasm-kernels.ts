@@ -8,7 +8,7 @@
  */
 import { encodeModule, I, type Func, type Ins } from '../emit/wasm-binary.js';
 import type { SparseRows } from './data.js';
-import type { Kernels } from './kernels.js';
+import { jsKernels, type KernelFactory, type Kernels } from './kernels.js';
 
 /** spmm (transposed = false) or spmmT: (rows, m, rowPtr, colIdx, values, src, dst) byte addresses. */
 function kernel(name: string, K: number, transposed: boolean): Func {
@@ -55,6 +55,16 @@ type KernelFn = (rows: number, m: number, rowPtr: number, col: number, val: numb
 const PAGE = 65536;
 const align16 = (n: number) => (n + 15) & ~15;
 
+/** WebAssembly kernels for every even row length, JavaScript for odd ones (one module per length, built on first use). */
+export function wasmKernelFactory(): KernelFactory {
+  const made = new Map<number, Kernels>();
+  return (K) => {
+    let k = made.get(K);
+    if (!k) made.set(K, (k = wasmKernels(K) ?? jsKernels));
+    return k;
+  };
+}
+
 /** WebAssembly SIMD kernels for rows of K doubles (K even); undefined when K is odd or WebAssembly is missing. */
 export function wasmKernels(K: number): Kernels | undefined {
   if (K % 2 !== 0 || typeof WebAssembly === 'undefined') return undefined;
@@ -85,6 +95,12 @@ export function wasmKernels(K: number): Kernels | undefined {
   const call = (fn: KernelFn, x: SparseRows, rows: Int32Array, src: Float64Array, dst: Float64Array, k: number) => {
     if (k !== K) throw new RangeError(`wasm kernels built for rows of ${K}, called with ${k}`);
     const p = place(x);
+    if ((x as { volatile?: boolean }).volatile) {
+      let last = 0;
+      for (let r = 0; r < rows.length; r++) if (rows[r]! > last) last = rows[r]!;
+      const used = x.rowPtr[last + 1]!;
+      new Float64Array(memory.buffer, p.val, used).set(x.values.subarray(0, used));
+    }
     const base = top;
     const rowsAt = reserve(rows.byteLength), srcAt = reserve(src.byteLength), dstAt = reserve(dst.byteLength);
     new Int32Array(memory.buffer, rowsAt, rows.length).set(rows);

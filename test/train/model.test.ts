@@ -2,12 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/numeric/problems/random.js';
 import { ACTIVATIONS, createMlp } from '../../src/train/model.js';
-import { jsKernels } from '../../src/train/kernels.js';
+import { jsKernelFactory } from '../../src/train/kernels.js';
 import { tinySparse } from './fixtures.js';
 
 describe.each(ACTIVATIONS)('MLP with %s', (activation) => {
   const { x, y } = tinySparse(12, 9, 3, 5);
-  const mlp = createMlp({ inputs: 9, hidden: 6, classes: 3, activation }, 12, jsKernels);
+  const mlp = createMlp({ inputs: 9, hidden: 6, classes: 3, activation }, 12, jsKernelFactory);
   const rows = Int32Array.from([0, 2, 3, 5, 7, 8, 11]);
   const theta = mlp.init(3);
   const rng = createRng(9);
@@ -50,5 +50,22 @@ describe.each(ACTIVATIONS)('MLP with %s', (activation) => {
     expect(ev.loss).toBeCloseTo(l, 12);
     expect(ev.accuracy).toBeGreaterThanOrEqual(0);
     expect(mlp.hvp(v, new Float64Array(mlp.dim))).toEqual(before);
+  });
+});
+
+describe('kernels', () => {
+  it('WebAssembly and JavaScript give the same bits for the loss, gradient and HVP', async () => {
+    const { wasmKernelFactory } = await import('../../src/train/wasm-kernels.js');
+    const { x, y } = tinySparse(20, 11, 4, 8);
+    const shape = { inputs: 11, hidden: 6, classes: 4, activation: 'tanh' as const };
+    const a = createMlp(shape, 20, jsKernelFactory), b = createMlp(shape, 20, wasmKernelFactory());
+    const theta = a.init(5), rows = Int32Array.from([1, 3, 4, 9, 12, 19]);
+    const v = Float64Array.from({ length: a.dim }, (_, i) => Math.cos(3 * i));
+    const ga = new Float64Array(a.dim), gb = new Float64Array(a.dim);
+    expect(b.lossGrad(theta, x, y, rows, gb)).toBe(a.lossGrad(theta, x, y, rows, ga));
+    expect(Buffer.from(gb.buffer)).toEqual(Buffer.from(ga.buffer));
+    const ha = a.hvp(v, new Float64Array(a.dim)), hb = b.hvp(v, new Float64Array(a.dim));
+    expect(Buffer.from(hb.buffer)).toEqual(Buffer.from(ha.buffer));
+    expect(ha.some((t) => t !== 0)).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTrainConfig, type TrainConfig } from '../../src/train/config.js';
-import { jsKernels } from '../../src/train/kernels.js';
+import { jsKernelFactory } from '../../src/train/kernels.js';
 import { LOG_FILE, loadRule, penalizedGradient, train, type LogLine } from '../../src/train/train.js';
 import { PROBLEMS } from '../../src/numeric/problems/index.js';
 import { writeTinyIdx } from './fixtures.js';
@@ -103,7 +103,7 @@ describe('memloss train on a tiny data set', () => {
   });
 
   it('the JavaScript and WebAssembly kernels give the same bits', () => {
-    const a = train(config({ model: { hidden: 8 } }), { kernels: jsKernels });
+    const a = train(config({ model: { hidden: 8 } }), { kernels: jsKernelFactory });
     const b = train(config({ model: { hidden: 8 } }));
     expect(Buffer.from(b.theta.buffer)).toEqual(Buffer.from(a.theta.buffer));
   });
