@@ -1,6 +1,7 @@
 /**
  * The command line. It only wires stages: read file → parseRule → derive → emit → write
- * (and for `validate`: → compiled optimizer → numeric runs → table, JSON, plot).
+ * (and for `validate`: → compiled optimizer → numeric runs → table, JSON, plot; `train` and
+ * `sweep` are handled by src/train/commands.ts, with their own exit codes: docs/train.md).
  * Exit codes: 0 success, 1 rule error, unreadable/unwritable file or failed validation,
  * 2 usage error, 3 internal error (a bug in memloss). Nothing here reads stdin.
  */

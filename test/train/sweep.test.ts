@@ -89,3 +89,25 @@ describe('memloss train (CLI)', () => {
     expect(r.stderr).toMatch(message);
   });
 });
+
+describe('memloss sweep (CLI) errors', () => {
+  it('a usage error for --workers 0, an input error naming the key for a bad sweep config', async () => {
+    const u = await capture(() => main(['sweep', sweepFile, '--workers', '0']));
+    expect(u.code).toBe(2);
+    expect(u.stderr).toMatch(/^memloss: --workers takes a positive integer, got '0'\n/);
+    const bad = join(tmp, 'bad-sweep.json');
+    writeFileSync(bad, JSON.stringify({ name: 'x', base, runs: [{ label: 'a', optimizer: { rule: 'rules/adamw.rule', h: 0.01 }, vary: { param: 'beta2', values: [0.9] }, seed: 3 }] }));
+    const r = await capture(() => main(['sweep', bad]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`memloss: ${bad}: key 'runs[0].seed' is unknown (known: label, optimizer, vary, seeds, cancelMemoryTerm)\n`);
+  });
+  it('a rule error inside a worker is an input error with its location', async () => {
+    const rule = join(tmp, 'broken.rule');
+    writeFileSync(rule, 'optimizer Broken\nupdate g +\n');
+    const f = join(tmp, 'broken-sweep.json');
+    writeFileSync(f, JSON.stringify({ name: 'x', base, out: join(tmp, 'broken-runs'), report: join(tmp, 'broken.md'), runs: [{ label: 'a', optimizer: { rule, h: 0.01 } }] }));
+    const r = await capture(() => main(['sweep', f]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^memloss: job a-seed1: .*broken\.rule:2:\d+: .*\n$/);
+  });
+});
