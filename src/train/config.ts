@@ -25,6 +25,8 @@ export interface TrainConfig {
   readonly divergeAbove: number;
   /** Directory for the log, checkpoint and result; default runs/<name>. */
   readonly out: string;
+  /** Where the config came from (a file, or a sweep file and its group): errors found later name it. */
+  readonly source: string;
 }
 
 export const DEFAULT_DATA_DIR = '/usr/share/datasets/fashion-mnist';
@@ -130,5 +132,6 @@ export function parseTrainConfig(json: Json, file: string): TrainConfig {
     cancelMemoryTerm: top.boolean('cancelMemoryTerm', false),
     divergeAbove: top.number('divergeAbove', 1e3, positive, 'a positive number'),
     out: top.string('out', `runs/${name}`),
+    source: file,
   };
 }

@@ -76,8 +76,8 @@ export function loadRule(file: string): { module: OptimizerModule; exactN: boole
   return { module: loadOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN) };
 }
 
-/** The config as compared on resume: everything but the number of steps and the output directory. */
-const configKey = (c: TrainConfig) => JSON.stringify({ ...c, steps: undefined, out: undefined });
+/** The config as compared on resume: everything but the number of steps, the output directory and where it was read. */
+const configKey = (c: TrainConfig) => JSON.stringify({ ...c, steps: undefined, out: undefined, source: undefined });
 
 const norm = (a: Float64Array) => {
   let s = 0;
@@ -86,6 +86,16 @@ const norm = (a: Float64Array) => {
 };
 
 export function train(config: TrainConfig, options: TrainOptions = {}): TrainResult {
+  try {
+    return run(config, options);
+  } catch (e) {
+    // errors about a key of the config name the config too
+    if (e instanceof ConfigError && e.message.startsWith('key ')) throw new ConfigError(`${config.source}: ${e.message}`);
+    throw e;
+  }
+}
+
+function run(config: TrainConfig, options: TrainOptions): TrainResult {
   const { module, exactN } = loadRule(config.optimizer.rule);
   for (const k of Object.keys(config.optimizer.hyper))
     if (!Object.hasOwn(module.defaults, k))

@@ -109,7 +109,7 @@ describe('memloss train on a tiny data set', () => {
   });
 
   it('names an unknown hyperparameter', () => {
-    expect(() => train(config({}, { hyper: { beta3: 0.5 } }))).toThrow("key 'optimizer.hyper.beta3': AdamW has no parameter 'beta3'");
+    expect(() => train(config({}, { hyper: { beta3: 0.5 } }))).toThrow("test.json: key 'optimizer.hyper.beta3': AdamW has no parameter 'beta3'");
   });
 });
 
