@@ -47,12 +47,34 @@ const pm = (xs: readonly number[], f: (x: number) => string) => {
 const pct = (x: number) => (100 * x).toFixed(2);
 const sig = (x: number) => (Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(4) : x.toExponential(2));
 
-/** The table of final results, one row per group. */
+/**
+ * The training loss every run of the varied groups reached by its last step (the largest of
+ * their final losses): runs that train at different speeds are compared there too, since at
+ * a fixed step count a slower rule has simply overfitted less.
+ */
+export function matchedLoss(groups: readonly Group[]): number | undefined {
+  const losses = groups.filter((g) => g.vary).flatMap((g) => finals(g, 'trainLoss'));
+  return losses.length ? Math.max(...losses) : undefined;
+}
+
+/** Test accuracy at the first logged step whose training loss is at most `loss` (undefined if never). */
+export function accuracyAtLoss(run: JobOutcome, loss: number): number | undefined {
+  return run.log.find((l) => l.trainLoss <= loss)?.testAccuracy;
+}
+
+/** The table of final results, one row per group, and the test accuracy at the matched training loss. */
 export function resultsTable(groups: readonly Group[]): string {
-  const rows = ['| runs | seeds | test accuracy (%) | test loss | train loss | train accuracy (%) | Φ | ‖hM‖/‖F‖ |', '|---|---|---|---|---|---|---|---|'];
+  const target = matchedLoss(groups);
+  const at = target === undefined ? '' : ` test accuracy (%) at train loss ≤ ${sig(target)} |`;
+  const rows = [`| runs | seeds | test accuracy (%) | test loss | train loss | train accuracy (%) | Φ | ‖hM‖/‖F‖ |${at}`, `|---|---|---|---|---|---|---|---|${target === undefined ? '' : '---|'}`];
   for (const g of groups) {
     const stopped = g.runs.filter((r) => r.record.stopped !== null).length;
-    rows.push(`| ${g.name}${stopped ? ` (${stopped} stopped early)` : ''} | ${g.runs.length} | ${pm(finals(g, 'testAccuracy'), pct)} | ${pm(finals(g, 'testLoss'), sig)} | ${pm(finals(g, 'trainLoss'), sig)} | ${pm(finals(g, 'trainAccuracy'), pct)} | ${pm(finals(g, 'phi'), sig)} | ${pm(finals(g, 'hMOverF'), sig)} |`);
+    let matched = '';
+    if (target !== undefined) {
+      const reached = g.runs.map((r) => accuracyAtLoss(r, target)).filter((a): a is number => a !== undefined);
+      matched = ` ${pm(reached, pct)}${reached.length && reached.length < g.runs.length ? ` (${reached.length} of ${g.runs.length} runs)` : ''} |`;
+    }
+    rows.push(`| ${g.name}${stopped ? ` (${stopped} stopped early)` : ''} | ${g.runs.length} | ${pm(finals(g, 'testAccuracy'), pct)} | ${pm(finals(g, 'testLoss'), sig)} | ${pm(finals(g, 'trainLoss'), sig)} | ${pm(finals(g, 'trainAccuracy'), pct)} | ${pm(finals(g, 'phi'), sig)} | ${pm(finals(g, 'hMOverF'), sig)} |${matched}`);
   }
   return rows.join('\n');
 }
@@ -194,7 +216,7 @@ export async function writeReport(sweep: SweepConfig, outcomes: readonly JobOutc
     '',
     '## Results at the last step',
     '',
-    'Mean ± sample standard deviation over seeds. Φ is the potential the derivation found for the rule (— when it has none); ‖hM‖/‖F‖ compares the memory correction with the update.',
+    'Mean ± sample standard deviation over seeds. Φ is the potential the derivation found for the rule (— when it has none); ‖hM‖/‖F‖ compares the memory correction with the update. The last column compares runs at the same training loss instead of the same step: the test accuracy at the first logged step where the training loss is at most the largest final training loss of the varied runs (— when a run never gets there).',
     '',
     resultsTable(groups),
     '',

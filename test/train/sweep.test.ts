@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
-import { groupOutcomes, meanStd, writeReport } from '../../src/train/report.js';
+import { accuracyAtLoss, groupOutcomes, matchedLoss, meanStd, writeReport } from '../../src/train/report.js';
 import { readSweepConfig } from '../../src/train/sweep-config.js';
 import { runSweep } from '../../src/train/sweep.js';
 import { LOG_FILE, train } from '../../src/train/train.js';
@@ -46,6 +46,13 @@ describe('sweep', () => {
     const acc = meanStd(groups[1]!.runs.map((r) => r.record.last!.testAccuracy));
     expect(md).toContain(`| AdamW, beta2 = 0.999 | 2 | ${(100 * acc.mean).toFixed(2)} ± ${(100 * acc.std).toFixed(2)} |`);
     expect(md).toMatch(/\| Lion \| 2 \| [\d.]+ ± [\d.]+ \| [^|]+ \| [^|]+ \| [^|]+ \| — \|/);
+    // the matched-loss column: the largest final train loss of the varied runs, and each run's test accuracy where it first got there
+    const target = Math.max(...groups.slice(0, 2).flatMap((g) => g.runs.map((r) => r.record.last!.trainLoss)));
+    expect(matchedLoss(groups)).toBe(target);
+    const first = groups[0]!.runs[0]!;
+    expect(accuracyAtLoss(first, target)).toBe(first.log.find((l) => l.trainLoss <= target)!.testAccuracy);
+    expect(accuracyAtLoss(first, -1)).toBeUndefined();
+    expect(md).toContain(`test accuracy (%) at train loss ≤ ${target.toPrecision(4)} |`);
     for (const svg of ['accuracy.svg', 'curves.svg', 'phi.svg']) {
       expect(md).toContain(`(tiny/${svg})`);
       expect(readFileSync(join(tmp, 'report', 'tiny', svg), 'utf8')).toMatch(/^<svg/);
