@@ -45,7 +45,7 @@ const pm = (xs: readonly number[], f: (x: number) => string) => {
   return xs.length > 1 ? `${f(mean)} ± ${f(std)}` : f(mean);
 };
 const pct = (x: number) => (100 * x).toFixed(2);
-const sig = (x: number) => (Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(4) : x.toExponential(2));
+const sig = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? x.toPrecision(4) : x.toExponential(2));
 
 /**
  * The training loss every run of the varied groups reached by its last step (the largest of
