@@ -208,7 +208,7 @@ export async function writeReport(sweep: SweepConfig, outcomes: readonly JobOutc
     info.command,
     '```',
     '',
-    `The sweep is \`${info.sweepFile}\`; each run's log (\`log.jsonl\`), checkpoint and result are under \`${sweep.out}/<run>/\`. Add \`--resume\` to continue an interrupted sweep.`,
+    `The sweep is \`${info.sweepFile}\`; each run's log (\`log.jsonl\`), checkpoint, result and config are under \`${sweep.out}/<run>/\`, and \`memloss train ${sweep.out}/<run>/config.json\` repeats one run alone (the same bytes of log). Add \`--resume\` to continue an interrupted sweep.`,
     '',
     '## Setup',
     '',

@@ -62,6 +62,7 @@ export const LOG_FILE = 'log.jsonl';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const RESULT_FILE = 'result.json';
 export const TIMING_FILE = 'timing.json';
+export const CONFIG_FILE = 'config.json';
 
 /** The rule's generated code and whether its exact finite-n correction exists. */
 export function loadRule(file: string): { module: OptimizerModule; exactN: boolean } {
@@ -209,11 +210,14 @@ export interface RunRecord {
   readonly last: LogLine | null;
 }
 
-/** Trains and writes result.json and timing.json next to the log. */
+/** Trains and writes result.json, timing.json and config.json next to the log. */
 export function trainAndRecord(config: TrainConfig, options: TrainOptions = {}): { record: RunRecord; result: TrainResult } {
   const result = train(config, options);
   const record: RunRecord = { name: config.name, steps: config.steps, step: result.step, stopped: result.stopped ?? null, last: result.last ?? null };
   writeFileSync(join(config.out, RESULT_FILE), `${JSON.stringify(record, null, 2)}\n`);
+  // the run's own config, so that `memloss train <out>/config.json` repeats it (sweep runs too)
+  const { source: _source, ...plain } = config;
+  writeFileSync(join(config.out, CONFIG_FILE), `${JSON.stringify(plain, null, 2)}\n`);
   writeFileSync(join(config.out, TIMING_FILE), `${JSON.stringify({ seconds: result.seconds, secondsPerStep: result.secondsPerStep }, null, 2)}\n`);
   return { record, result };
 }

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { accuracyAtLoss, groupOutcomes, matchedLoss, meanStd, writeReport } from '../../src/train/report.js';
 import { readSweepConfig } from '../../src/train/sweep-config.js';
+import { readTrainConfig } from '../../src/train/config.js';
 import { runSweep } from '../../src/train/sweep.js';
 import { LOG_FILE, train } from '../../src/train/train.js';
 import { capture } from '../capture.js';
@@ -39,6 +40,9 @@ describe('sweep', () => {
     const again = { ...job.config, out: join(tmp, 'again') };
     train(again);
     expect(readFileSync(join(again.out, LOG_FILE), 'utf8')).toBe(readFileSync(join(job.config.out, LOG_FILE), 'utf8'));
+
+    const own = readTrainConfig(join(job.config.out, 'config.json'));
+    expect({ ...own, source: '' }).toEqual({ ...job.config, source: '' });
 
     const md = await writeReport(sweep, outcomes, { sweepFile, command: `memloss sweep ${sweepFile}` });
     const groups = groupOutcomes(outcomes);
