@@ -63,6 +63,9 @@ export function trainCommand(args: TrainArgs, io: Io): Promise<number> {
   });
 }
 
+/** sweep-timing.json: the total wall time and that of each invocation (the first, then each --resume). */
+interface SweepTiming { readonly wallSeconds: number; readonly load: string; readonly invocations?: readonly number[] }
+
 export interface SweepArgs { readonly sweep: string; readonly resume: boolean; readonly workers?: number; readonly reportOnly: boolean }
 
 export function sweepCommand(args: SweepArgs, io: Io): Promise<number> {
@@ -85,14 +88,19 @@ export function sweepCommand(args: SweepArgs, io: Io): Promise<number> {
       });
       bar.done();
     }
-    // The sweep's wall time is kept beside the runs, so that --report-only can still print it.
+    // The sweep's wall time is kept beside the runs, so that --report-only can still print it;
+    // --resume adds its time to the earlier invocations'.
     const timingFile = join(sweep.out, 'sweep-timing.json');
-    let timing: { wallSeconds: number; load: string } | undefined;
+    const earlier = existsSync(timingFile) ? (JSON.parse(readFileSync(timingFile, 'utf8')) as SweepTiming) : undefined;
+    let timing = earlier;
     if (!args.reportOnly) {
       mkdirSync(sweep.out, { recursive: true });
-      timing = { wallSeconds: (performance.now() - t0) / 1000, load: loadavg().map((x) => x.toFixed(2)).join(', ') };
+      const now = (performance.now() - t0) / 1000, load = loadavg().map((x) => x.toFixed(2)).join(', ');
+      timing = args.resume && earlier
+        ? { wallSeconds: earlier.wallSeconds + now, load, invocations: [...(earlier.invocations ?? [earlier.wallSeconds]), now] }
+        : { wallSeconds: now, load, invocations: [now] };
       writeFileSync(timingFile, `${JSON.stringify(timing, null, 2)}\n`);
-    } else if (existsSync(timingFile)) timing = JSON.parse(readFileSync(timingFile, 'utf8')) as typeof timing;
+    }
     const command = ['memloss', 'sweep', args.sweep].join(' ');
     await writeReport(sweep, outcomes, { sweepFile: args.sweep, command, ...(timing ?? {}) });
     const wall = timing?.wallSeconds ?? 0;

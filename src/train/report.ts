@@ -165,6 +165,8 @@ export interface ReportInfo {
   readonly command: string;
   readonly wallSeconds?: number;
   readonly load?: string;
+  /** Wall seconds of each invocation when the sweep was resumed. */
+  readonly invocations?: readonly number[];
 }
 
 /** Writes the report and its plots (in a folder named after the report, beside it); returns the Markdown. */
@@ -224,7 +226,7 @@ export async function writeReport(sweep: SweepConfig, outcomes: readonly JobOutc
     ...(notes ? [notes, ''] : []),
     '## Timing',
     '',
-    `${info.wallSeconds !== undefined ? `Wall time of the sweep: ${(info.wallSeconds / 60).toFixed(1)} min with ${Math.min(sweep.workers, sweep.jobs.length)} workers${info.load ? ` (load average at the end: ${info.load})` : ''}. ` : ''}${timing.length ? `Seconds per step: median ${median(timing).toFixed(3)}, range ${Math.min(...timing).toFixed(3)}–${Math.max(...timing).toFixed(3)} (a cancellation run needs one or two Hessian-vector products per step on top).` : ''}`,
+    `${info.wallSeconds !== undefined ? `Wall time of the sweep: ${(info.wallSeconds / 60).toFixed(1)} min${info.invocations && info.invocations.length > 1 ? ` in ${info.invocations.length} invocations (${info.invocations.map((s) => `${(s / 60).toFixed(1)} min`).join(', then --resume: ')})` : ''} with ${Math.min(sweep.workers, sweep.jobs.length)} workers${info.load ? ` (load average at the end: ${info.load})` : ''}. ` : ''}${timing.length ? `Seconds per step: median ${median(timing).toFixed(3)}, range ${Math.min(...timing).toFixed(3)}–${Math.max(...timing).toFixed(3)} (a cancellation run needs one or two Hessian-vector products per step on top).` : ''}`,
     '',
   ].join('\n');
   mkdirSync(dirname(sweep.report), { recursive: true });

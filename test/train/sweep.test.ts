@@ -3,7 +3,7 @@
  * same run trained in this thread, the report has its table and plots, --resume skips
  * finished runs, and the CLI's train and sweep exit codes and one-line errors.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,9 +67,14 @@ describe('sweep', () => {
     const r = await capture(() => main(['sweep', sweepFile, '--resume']));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^7 runs in [\d.]+ min; report written to .*tiny\.md\n$/);
+    const again = await capture(() => main(['sweep', sweepFile, '--resume']));
+    expect(again.code).toBe(0);
+    const timing = JSON.parse(readFileSync(join(tmp, 'runs', 'sweep-timing.json'), 'utf8')) as { wallSeconds: number; invocations: number[] };
+    expect(timing.invocations).toHaveLength(2);
+    expect(timing.wallSeconds).toBeCloseTo(timing.invocations[0]! + timing.invocations[1]!, 9);
     const o = await capture(() => main(['sweep', sweepFile, '--report-only']));
     expect(o.code).toBe(0);
-    expect(existsSync(join(tmp, 'runs', 'sweep-timing.json'))).toBe(true);
+    expect(readFileSync(join(tmp, 'report', 'tiny.md'), 'utf8')).toMatch(/Wall time of the sweep: [\d.]+ min in 2 invocations \([\d.]+ min, then --resume: [\d.]+ min\) with 2 workers/);
   });
 });
 
