@@ -1,6 +1,7 @@
 /**
  * The command line. It only wires stages: read file → parseRule → derive → emit → write
- * (and for `validate`: → compiled optimizer → numeric runs → table, JSON, plot).
+ * (and for `validate`: → compiled optimizer → numeric runs → table, JSON, plot; `train` and
+ * `sweep` are handled by src/train/commands.ts, with their own exit codes: docs/train.md).
  * Exit codes: 0 success, 1 rule error, unreadable/unwritable file or failed validation,
  * 2 usage error, 3 internal error (a bug in memloss). Nothing here reads stdin.
  */
@@ -34,6 +35,7 @@ import { deriveBatches } from './derive/batches.js';
 import { buildBatchDocument, emitBatchJson } from './emit/batch-document.js';
 import { formatBatchValidation, runBatchValidation, type BatchValidationResult } from './numeric/validate-batches.js';
 import { progressBar } from './numeric/progress.js';
+import { sweepCommand, trainCommand, type SweepArgs, type TrainArgs } from './train/commands.js';
 import {
   formatValidation, matrixRuleFacts, matrixValidationParams, ruleFacts, runValidation, validationJson, validationParams,
   type ParamChoice, type ValidationResult,
@@ -117,6 +119,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return guarded(() => validateCommand(parsed));
     case 'codegen':
       return guarded(() => codegenCommand(parsed));
+    case 'train':
+      return guarded(() => trainCommand(parsed, { out, err }));
+    case 'sweep':
+      return guarded(() => sweepCommand(parsed, { out, err }));
   }
 }
 
@@ -130,6 +136,8 @@ interface ValidateArgs {
   set: Record<string, number>; seed: number; plot?: string; json: boolean; batches?: number; orderSeed: number;
 }
 type Parsed =
+  | ({ kind: 'train' } & TrainArgs)
+  | ({ kind: 'sweep' } & SweepArgs)
   | DeriveArgs
   | BuildArgs
   | CodegenArgs
@@ -212,7 +220,21 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .example('memloss validate rules/adam.rule --set beta1=0.9,beta2=0.999 --h 0.001,0.0005,0.00025', 'at the usual parameters, smaller steps')
         .example('memloss validate rules/heavy-ball.rule --problem logistic --batches 200', 'per-example batches, one reshuffled order'),
     )
-    .demandCommand(1, 'give a command: derive, build, codegen or validate')
+    .command('train <config>', 'train an MLP on an MNIST-format data set with any rule file (docs/train.md)', (y) =>
+      y
+        .positional('config', { type: 'string', describe: 'training config (JSON), e.g. experiments/adamw.json' })
+        .option('resume', { type: 'boolean', default: false, describe: 'continue from the run\'s last checkpoint (bitwise the same result)' })
+        .option('cancel-memory-term', { type: 'boolean', default: false, describe: 'subtract the derived memory correction h·M after each step' })
+        .example('memloss train experiments/adamw.json', 'one JSON line per logged step on stdout'),
+    )
+    .command('sweep <config>', 'run a grid of training runs in worker threads and write a Markdown report with SVG plots', (y) =>
+      y
+        .positional('config', { type: 'string', describe: 'sweep config (JSON), e.g. experiments/sweep.json' })
+        .option('resume', { type: 'boolean', default: false, describe: 'skip finished runs, continue unfinished ones from their checkpoints' })
+        .option('workers', { type: 'number', requiresArg: true, describe: 'worker threads (default: the config\'s, else 2)' })
+        .option('report-only', { type: 'boolean', default: false, describe: 'write the report from the finished runs, train nothing' }),
+    )
+    .demandCommand(1, 'give a command: derive, build, codegen, validate, train or sweep')
     .strict()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .help()
@@ -227,7 +249,7 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
     shown = output;
   })) as Record<string, unknown> & { _: (string | number)[] };
   const first = a._[0];
-  const command = first === 'derive' || first === 'build' || first === 'codegen' || first === 'validate' ? first : undefined;
+  const command = first === 'derive' || first === 'build' || first === 'codegen' || first === 'validate' || first === 'train' || first === 'sweep' ? first : undefined;
   if (failure !== undefined) return { kind: 'usage', message: failure, command };
   if (shown || a['help'] || a['version']) return { kind: 'shown', text: shown };
   if (command === 'derive') {
@@ -246,8 +268,14 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
   }
   if (command === 'build') return { kind: 'build', rules: String(a['rules']), out: String(a['out']), check: Boolean(a['check']) };
   if (command === 'validate') return validateArgs(a);
+  if (command === 'train') return { kind: 'train', config: String(a['config']), resume: Boolean(a['resume']), cancelMemoryTerm: Boolean(a['cancel-memory-term']) };
+  if (command === 'sweep') {
+    const workers = a['workers'] as number | undefined;
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) return { kind: 'usage', message: `--workers takes a positive integer, got '${String(workers)}'`, command };
+    return { kind: 'sweep', sweep: String(a['config']), resume: Boolean(a['resume']), reportOnly: Boolean(a['report-only']), ...(workers !== undefined ? { workers } : {}) };
+  }
   if (command === 'codegen') return { kind: 'codegen', rule: String(a['rule']), target: a['target'] as Target, output: a['output'] as string | undefined };
-  return { kind: 'usage', message: 'give a command: derive, build, codegen or validate' };
+  return { kind: 'usage', message: 'give a command: derive, build, codegen, validate, train or sweep' };
 }
 
 /** Checks validate's option values; every mistake is a usage error (exit 2). */

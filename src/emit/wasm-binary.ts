@@ -1,8 +1,8 @@
 /**
  * A small WebAssembly assembler: instructions carry their binary encoding and their text
  * (WAT) form together, so the module written to disk as `.wat` is the module that runs.
- * Only what the optimizer kernels use: f64 and f64x2 arithmetic, i32 address arithmetic,
- * blocks and loops, calls to imported Math functions, one exported memory.
+ * Only what the optimizer and training kernels use: f64 and f64x2 arithmetic, i32 loads and
+ * address arithmetic, blocks and loops, calls to imported Math functions, one exported memory.
  * Encoding: https://webassembly.github.io/spec/core/binary/ (SIMD opcodes: 0xfd prefix).
  */
 
@@ -67,6 +67,9 @@ export const I = {
   i32And: () => op('i32.and', 0x71),
   i32Shl: () => op('i32.shl', 0x74),
   i32GeU: () => op('i32.ge_u', 0x4f),
+  i32LtU: () => op('i32.lt_u', 0x49),
+  i32Mul: () => op('i32.mul', 0x6c),
+  i32Load: () => op('i32.load align=4', 0x28, 2, 0),
   f64Const: (x: number) => op(`f64.const ${f64Text(x)}`, 0x44, ...f64Bytes(x)),
   f64Load: () => op('f64.load align=8', 0x2b, 3, 0),
   f64Store: () => op('f64.store align=8', 0x39, 3, 0),
@@ -79,8 +82,8 @@ export const I = {
   f64Mul: () => op('f64.mul', 0xa2),
   f64Div: () => op('f64.div', 0xa3),
   f64Copysign: () => op('f64.copysign', 0xa6),
-  v128Load: () => simd('v128.load align=8', 0x00, 3, 0),
-  v128Store: () => simd('v128.store align=8', 0x0b, 3, 0),
+  v128Load: (offset = 0) => simd(`v128.load${offset ? ` offset=${offset}` : ''} align=8`, 0x00, 3, ...uleb(offset)),
+  v128Store: (offset = 0) => simd(`v128.store${offset ? ` offset=${offset}` : ''} align=8`, 0x0b, 3, ...uleb(offset)),
   f64x2Const: (x: number) => ({ bytes: [0xfd, ...uleb(0x0c), ...f64Bytes(x), ...f64Bytes(x)], text: `v128.const f64x2 ${f64Text(x)} ${f64Text(x)}` }),
   f64x2Splat: () => simd('f64x2.splat', 0x14),
   f64x2ExtractLane: (lane: number) => simd(`f64x2.extract_lane ${lane}`, 0x21, lane),

@@ -90,10 +90,15 @@ export function plotSpec(results: readonly ValidationResult[], title: string): T
 }
 
 /** Renders the plot to an SVG document. */
-export async function renderPlot(results: readonly ValidationResult[], title: string): Promise<string> {
+export function renderPlot(results: readonly ValidationResult[], title: string): Promise<string> {
+  return renderSvg(plotSpec(results, title));
+}
+
+/** Any Vega-Lite specification to an SVG document (also used by the training report). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const silent = { level: () => silent, error: () => silent, warn: () => silent, info: () => silent, debug: () => silent };
-  const compiled = vl.compile(plotSpec(results, title), { logger: silent as never }).spec;
+  const compiled = vl.compile(spec, { logger: silent as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
     return await view.toSVG();

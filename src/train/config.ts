@@ -1,0 +1,137 @@
+/**
+ * The JSON configuration of `memloss train` (docs/train.md): every key is checked, and a
+ * mistake is a `ConfigError` naming the file and the key. Unknown keys are errors too, so
+ * a misspelt key never silently falls back to a default.
+ */
+import { readFileSync } from 'node:fs';
+import { ACTIVATIONS, type Activation } from './model.js';
+
+export class ConfigError extends Error {}
+
+export interface TrainConfig {
+  readonly name: string;
+  readonly data: { readonly dir: string; readonly train: number; readonly test: number; readonly downsample: number };
+  readonly model: { readonly hidden: number; readonly activation: Activation };
+  readonly optimizer: { readonly rule: string; readonly h: number; readonly hyper: Readonly<Record<string, number>> };
+  /** Rows per step; null: the full training subset (the regime of the theory). */
+  readonly batchSize: number | null;
+  readonly steps: number;
+  readonly seed: number;
+  readonly logEvery: number;
+  readonly checkpointEvery: number;
+  /** Subtract h·M (the derived correction) after each step: see docs/train.md. */
+  readonly cancelMemoryTerm: boolean;
+  /** Stop when the training loss exceeds this (divergence). */
+  readonly divergeAbove: number;
+  /** Directory for the log, checkpoint and result; default runs/<name>. */
+  readonly out: string;
+  /** Where the config came from (a file, or a sweep file and its group): errors found later name it. */
+  readonly source: string;
+}
+
+export const DEFAULT_DATA_DIR = '/usr/share/datasets/fashion-mnist';
+
+type Json = Record<string, unknown>;
+
+/** Reads and checks a config file. */
+export function readTrainConfig(file: string): TrainConfig {
+  return parseTrainConfig(readJsonObject(file), file);
+}
+
+export function readJsonObject(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(value)) throw new ConfigError(`${file}: the configuration must be a JSON object`);
+  return value;
+}
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A reader of one object of the config, reporting keys by their dotted path. */
+function reader(file: string, obj: Json, prefix: string, known: readonly string[]) {
+  for (const k of Object.keys(obj))
+    if (!known.includes(k)) throw new ConfigError(`${file}: unknown key '${prefix}${k}' (known here: ${known.join(', ')})`);
+  const fail = (k: string, what: string): never => {
+    throw new ConfigError(`${file}: key '${prefix}${k}' ${what}, got ${JSON.stringify(obj[k])}`);
+  };
+  return {
+    fail,
+    object(k: string): Json {
+      const v = obj[k] ?? {};
+      return isObject(v) ? v : fail(k, 'must be an object');
+    },
+    string(k: string, dflt?: string): string {
+      const v = obj[k] ?? dflt;
+      if (v === undefined) throw new ConfigError(`${file}: missing key '${prefix}${k}'`);
+      return typeof v === 'string' && v.length > 0 ? v : fail(k, 'must be a non-empty string');
+    },
+    number(k: string, dflt: number | undefined, ok: (x: number) => boolean, what: string): number {
+      const v = obj[k] ?? dflt;
+      if (v === undefined) throw new ConfigError(`${file}: missing key '${prefix}${k}'`);
+      return typeof v === 'number' && ok(v) ? v : fail(k, `must be ${what}`);
+    },
+    boolean(k: string, dflt: boolean): boolean {
+      const v = obj[k] ?? dflt;
+      return typeof v === 'boolean' ? v : fail(k, 'must be true or false');
+    },
+  };
+}
+
+const positiveInt = (x: number) => Number.isInteger(x) && x >= 1;
+const positive = (x: number) => Number.isFinite(x) && x > 0;
+
+export function parseTrainConfig(json: Json, file: string): TrainConfig {
+  const top = reader(file, json, '', [
+    'name', 'data', 'model', 'optimizer', 'batchSize', 'steps', 'seed', 'logEvery', 'checkpointEvery',
+    'cancelMemoryTerm', 'divergeAbove', 'out',
+  ]);
+  const name = top.string('name');
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) top.fail('name', 'must use only letters, digits, . _ and - (it names the run directory)');
+  const dataJson = top.object('data'), modelJson = top.object('model'), optJson = top.object('optimizer');
+  const data = reader(file, dataJson, 'data.', ['dir', 'train', 'test', 'downsample']);
+  const model = reader(file, modelJson, 'model.', ['hidden', 'activation']);
+  const opt = reader(file, optJson, 'optimizer.', ['rule', 'h', 'hyper']);
+  const activation = model.string('activation', 'tanh');
+  if (!(ACTIVATIONS as readonly string[]).includes(activation)) model.fail('activation', `must be one of ${ACTIVATIONS.join(', ')}`);
+  const hyperJson = opt.object('hyper');
+  const hyper: Record<string, number> = {};
+  for (const [k, v] of Object.entries(hyperJson)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${file}: key 'optimizer.hyper.${k}' must be a finite number, got ${JSON.stringify(v)}`);
+    hyper[k] = v;
+  }
+  const batch = json['batchSize'];
+  if (batch !== undefined && batch !== null && !(typeof batch === 'number' && positiveInt(batch)))
+    top.fail('batchSize', 'must be a positive integer or null (full batch)');
+  const steps = top.number('steps', undefined, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  return {
+    name,
+    data: {
+      dir: data.string('dir', DEFAULT_DATA_DIR),
+      train: data.number('train', 10000, positiveInt, 'a positive integer'),
+      test: data.number('test', 10000, positiveInt, 'a positive integer'),
+      downsample: data.number('downsample', 1, positiveInt, 'a positive integer (1: full resolution, 2: 14×14)'),
+    },
+    model: { hidden: model.number('hidden', 128, positiveInt, 'a positive integer'), activation: activation as Activation },
+    optimizer: { rule: opt.string('rule'), h: opt.number('h', undefined, positive, 'a positive number'), hyper },
+    batchSize: typeof batch === 'number' ? batch : null,
+    steps,
+    seed: top.number('seed', 1, (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32, 'an integer in [0, 2³²)'),
+    logEvery: top.number('logEvery', 10, positiveInt, 'a positive integer'),
+    checkpointEvery: top.number('checkpointEvery', 100, positiveInt, 'a positive integer'),
+    cancelMemoryTerm: top.boolean('cancelMemoryTerm', false),
+    divergeAbove: top.number('divergeAbove', 1e3, positive, 'a positive number'),
+    out: top.string('out', `runs/${name}`),
+    source: file,
+  };
+}
