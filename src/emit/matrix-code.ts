@@ -7,7 +7,7 @@
  * polar factor and its derivative); equal subexpressions and eigendecompositions are bound
  * once per block, as the in-memory evaluator memoizes them, so both compute the same
  * numbers in the same order. Names from the rule file never reach the code: parameters are
- * p_<name>, states are reached by index or as JSON string keys, and free text appears only
+ * p_<name>, states are reached by index or through string literals, and free text appears only
  * in `//` comments with line terminators removed.
  */
 import * as E from '../ir/expr.js';
@@ -17,6 +17,7 @@ import { prevName, type MatrixRule } from '../ir/rule.js';
 import * as M from '../matrix/expr.js';
 import type { MExpr } from '../matrix/expr.js';
 import { FIELD, HVP, type MatrixDerivation, type MatrixRegimeResult } from '../matrix/derive.js';
+import { PAST_NEGLIGIBLE } from '../matrix/module.js';
 import { matrixText } from './matrix-expr.js';
 import { toJs } from './expr-js.js';
 import { comment, headerComment, nameOf } from './optimizer-code.js';
@@ -31,11 +32,11 @@ export interface MatrixCodeOptions {
 /** The package export the generated modules import the runtime from. */
 export const MATRIX_RUNTIME = 'memloss/linalg';
 
-/** Past steps whose weight is below this fraction of the weights so far are below rounding (as in src/matrix/module.ts). */
-const PAST_NEGLIGIBLE = 1e-20;
-
-
-/** Object literal keys are computed (`["__proto__"]: …` makes an own property, `"__proto__": …` the prototype). A string literal; U+2028 and U+2029 escaped too (valid in literals, but line breaks to many tools). */
+/**
+ * A string literal, U+2028 and U+2029 escaped too (valid in literals, but line breaks to
+ * many tools). Object literal keys are computed: `["__proto__"]: …` makes an own property,
+ * `"__proto__": …` would set the prototype.
+ */
 const str = (s: string) => JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 
 /** Code for a leaf, given the scope it is first needed in. */

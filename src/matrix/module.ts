@@ -15,7 +15,7 @@ import { MatrixEvaluator } from './eval.js';
 import { block, blockLayout, copy, sideShape, type Mat } from './linalg.js';
 
 /** Past steps whose weight is below this fraction of the weights so far are below rounding. */
-const PAST_NEGLIGIBLE = 1e-20;
+export const PAST_NEGLIGIBLE = 1e-20;
 
 export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly MatrixShape[]): OptimizerModule {
   const rule = d.rule;
