@@ -26,7 +26,7 @@ import { emitJson } from './emit/json.js';
 import { emitLatex } from './emit/latex.js';
 import { emitHtml } from './emit/html.js';
 import { emitMarkdown } from './emit/markdown.js';
-import { emitTs } from './emit/ts.js';
+import { emitMatrixTs, emitTs } from './emit/ts.js';
 import { emitWasm, emitWat } from './emit/wasm.js';
 import { emitWgsl, wgslKernels } from './emit/wgsl.js';
 import { loadOptimizer } from './numeric/compile.js';
@@ -449,11 +449,12 @@ function buildCommand(args: BuildArgs): number {
     try {
       const rule = parseRuleFile(readText(path), path);
       if (isMatrixRule(rule)) {
-        // matrix rules: the documents; their optimizer module is compiled in memory (no generated file yet)
+        // matrix rules: the documents and the TypeScript module (its runtime is memloss/linalg)
         const d = deriveMatrix(rule);
         expected.set(`${name}/derivation.json`, MATRIX_EMITTERS.json(d, 'asymptotic'));
         expected.set(`${name}/derivation.tex`, MATRIX_EMITTERS.latex(d, 'asymptotic'));
         expected.set(`${name}/derivation.html`, MATRIX_EMITTERS.html(d, 'asymptotic'));
+        expected.set(`${name}/${name}.ts`, emitMatrixTs(d));
         out(`${name}: ${Math.round(performance.now() - t0)} ms\n`);
         continue;
       }
@@ -507,9 +508,9 @@ function buildCommand(args: BuildArgs): number {
 
 function codegenCommand(args: CodegenArgs): number {
   const rule = parseRuleFile(readText(args.rule), args.rule);
-  if (isMatrixRule(rule))
-    throw new CliError(`code generation for matrix rules (${rule.name}) is not available yet; the library compiles them in memory (loadMatrixOptimizer), and memloss validate runs them`);
-  const text = CODE_TARGETS[args.target](rule, derive(rule, { exactN: true }));
+  if (isMatrixRule(rule) && args.target !== 'ts')
+    throw new CliError(`--target ${args.target} is not available for matrix rules (${rule.name}); use --target ts (a TypeScript module, docs/generated-code.md)`);
+  const text = isMatrixRule(rule) ? emitMatrixTs(deriveMatrix(rule)) : CODE_TARGETS[args.target](rule, derive(rule, { exactN: true }));
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
   return EXIT.ok;

@@ -17,6 +17,55 @@ export interface Mat {
 
 export const mat = (rows: number, cols: number, data: Float64Array = new Float64Array(rows * cols)): Mat => ({ rows, cols, data });
 
+/** The shape of one row-major matrix block of θ. */
+export interface Shape {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Which side of a block a state's dimension is: the block's rows or its columns. */
+export type Side = 'r' | 'c';
+
+/** Where each block of θ, and each state's blocks, start in their arrays. */
+export interface BlockLayout {
+  readonly shapes: readonly Shape[];
+  readonly theta: readonly number[];
+  /** Per state (in rule order), the offset of each block. */
+  readonly states: readonly (readonly number[])[];
+  /** Per state, the length of its array. */
+  readonly stateLength: readonly number[];
+}
+
+const sideSize = (d: Side, s: Shape) => (d === 'r' ? s.rows : s.cols);
+
+/**
+ * The layout of θ made of `blocks` (row-major, concatenated; without blocks θ is one dim×1
+ * column) and of the states, whose blocks are (rows, cols) sides of θ's blocks.
+ */
+export function blockLayout(owner: string, blocks: readonly Shape[] | undefined, dim: number, stateSides: readonly (readonly [Side, Side])[]): BlockLayout {
+  const shapes = blocks ?? [{ rows: dim, cols: 1 }];
+  let off = 0;
+  const theta = shapes.map((b) => { const o = off; off += b.rows * b.cols; return o; });
+  if (off !== dim) throw new RangeError(`${owner}: θ has length ${dim}, but its matrix blocks hold ${off}`);
+  const stateLength: number[] = [];
+  const states = stateSides.map(([r, c]) => {
+    let o = 0;
+    const starts = shapes.map((b) => { const start = o; o += sideSize(r, b) * sideSize(c, b); return start; });
+    stateLength.push(o);
+    return starts;
+  });
+  return { shapes, theta, states, stateLength };
+}
+
+/** Block `s` of x at offset `off`, as a view. */
+export const block = (x: Float64Array, off: number, s: Shape): Mat => mat(s.rows, s.cols, x.subarray(off, off + s.rows * s.cols));
+
+/** The shape of a state's block: (rows, cols) sides of the parameter block s. */
+export const sideShape = (s: Shape, rows: Side, cols: Side): Shape => ({ rows: sideSize(rows, s), cols: sideSize(cols, s) });
+
+/** A copy of a. */
+export const copy = (a: Mat): Mat => mat(a.rows, a.cols, a.data.slice());
+
 export function identity(n: number): Mat {
   const out = mat(n, n);
   for (let i = 0; i < n; i++) out.data[i * n + i] = 1;

@@ -5,50 +5,27 @@
  * recursion, F⁽ⁿ⁾ and M are evaluated from the derivation's matrix expressions, blockwise;
  * the Hessian-vector product is one call for all blocks together.
  */
-import type { MatrixRule } from '../ir/rule.js';
 import { prevName } from '../ir/rule.js';
 import { toNumber } from '../ir/rational.js';
 import type { Hvp, Hyper, MatrixShape, OptimizerModule, OptimizerState } from '../numeric/types.js';
-import type { Dim } from './expr.js';
 import * as M_ from './expr.js';
 import { evaluate } from '../ir/eval.js';
 import { FIELD, HVP, type MatrixDerivation, type MatrixRegimeResult } from './derive.js';
 import { MatrixEvaluator } from './eval.js';
-import { mat, type Mat } from './linalg.js';
+import { block, blockLayout, copy, sideShape, type Mat } from './linalg.js';
 
 /** Past steps whose weight is below this fraction of the weights so far are below rounding. */
-const PAST_NEGLIGIBLE = 1e-20;
-
-const size = (d: Dim, s: MatrixShape) => (d === 'r' ? s.rows : s.cols);
-
-/** Offsets of each block in θ and in each state array. */
-function layout(rule: MatrixRule, blocks: readonly MatrixShape[]) {
-  let off = 0;
-  const theta = blocks.map((b) => { const o = off; off += b.rows * b.cols; return o; });
-  const dim = off;
-  const states = new Map<string, number[]>();
-  const stateLength = new Map<string, number>();
-  for (const s of rule.states) {
-    let o = 0;
-    states.set(s.name, blocks.map((b) => { const start = o; o += size(s.rows, b) * size(s.cols, b); return start; }));
-    stateLength.set(s.name, o);
-  }
-  return { theta, dim, states, stateLength };
-}
+export const PAST_NEGLIGIBLE = 1e-20;
 
 export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly MatrixShape[]): OptimizerModule {
   const rule = d.rule;
   const defaults: Hyper = Object.fromEntries(rule.params.map((p) => [p.name, toNumber(p.value)]));
   const exact = d.exactN;
   const Fexact = d.exactN.F;
-  const shapesFor = (dim: number) => blocks ?? [{ rows: dim, cols: 1 }];
-  const lay = (dim: number) => {
-    const L = layout(rule, shapesFor(dim));
-    if (L.dim !== dim) throw new RangeError(`${rule.name}: θ has length ${dim}, but its matrix blocks hold ${L.dim}`);
-    return L;
-  };
+  const sides = rule.states.map((s) => [s.rows, s.cols] as const);
+  const lay = (dim: number) => blockLayout(rule.name, blocks, dim, sides);
+  const shapesFor = (dim: number) => lay(dim).shapes;
   const env = (hyper: Partial<Hyper> | undefined, n: number) => ({ ...defaults, ...definedOnly(hyper), n });
-  const block = (x: Float64Array, off: number, s: MatrixShape): Mat => mat(s.rows, s.cols, x.subarray(off, off + s.rows * s.cols));
 
   /** F per block: exact F⁽ⁿ⁾ with n, its limit without. */
   const direction = (theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>, n?: number): Float64Array => {
@@ -116,31 +93,25 @@ export function loadMatrixOptimizer(d: MatrixDerivation, blocks?: readonly Matri
     defaults,
     init(dim: number): OptimizerState {
       const L = lay(dim);
-      return { n: 0, arrays: Object.fromEntries(rule.states.map((s) => [s.name, new Float64Array(L.stateLength.get(s.name)!)])) };
+      return { n: 0, arrays: Object.fromEntries(rule.states.map((s, k) => [s.name, new Float64Array(L.stateLength[k]!)])) };
     },
     step(theta, grad, state, h, hyper) {
       const L = lay(theta.length);
       const e = env(hyper, state.n);
       shapesFor(theta.length).forEach((s, i) => {
         const leaves = new Map<string, Mat>([['g', block(grad, L.theta[i]!, s)], ['theta', block(theta, L.theta[i]!, s)]]);
-        const stateBlock = (name: string, x: Float64Array) => {
-          const st = rule.states.find((q) => q.name === name)!;
-          const r = size(st.rows, s), c = size(st.cols, s), o = L.states.get(name)![i]!;
-          return mat(r, c, x.subarray(o, o + r * c));
-        };
-        const fresh: [string, Mat][] = [];
-        for (const st of rule.states) {
-          const old = stateBlock(st.name, state.arrays[st.name]!);
-          const prev = mat(old.rows, old.cols, old.data.slice());
+        const fresh: [string, number, Mat][] = [];
+        rule.states.forEach((st, k) => {
+          const prev = copy(block(state.arrays[st.name]!, L.states[k]![i]!, sideShape(s, st.rows, st.cols)));
           leaves.set(prevName(st.name), prev);
           const next = new MatrixEvaluator(leaves, e, s).eval(st.rhs);
           leaves.set(st.name, next);
-          fresh.push([st.name, next]);
-        }
+          fresh.push([st.name, k, next]);
+        });
         const U = new MatrixEvaluator(leaves, e, s).eval(rule.update);
         const o = L.theta[i]!;
         for (let j = 0; j < U.data.length; j++) theta[o + j] -= h * U.data[j]!;
-        for (const [name, v] of fresh) state.arrays[name]!.set(v.data, L.states.get(name)![i]!);
+        for (const [name, k, v] of fresh) state.arrays[name]!.set(v.data, L.states[k]![i]!);
       });
       state.n++;
     },

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { capture } from '../capture.js';
 import katex from 'katex';
+import { readFileSync } from 'node:fs';
 import { deriveMatrix } from '../../src/matrix/derive.js';
 import { buildMatrixDocument } from '../../src/emit/matrix-document.js';
 import { MATRIX_RULES, loadMatrixRule } from './rules.js';
@@ -33,10 +34,20 @@ describe('memloss on matrix rules', () => {
     expect(r.stderr).toMatch(/bad\.rule:3:10: matrix product of a r×c and a r×c matrix: sizes cannot agree .* \[rule\/syntax\]/);
   });
 
-  it('codegen says that matrix rules have no generated file yet (exit 1)', async () => {
-    const r = await capture(() => main(['codegen', 'rules/muon.rule']));
+  it('codegen --target ts prints the module build writes', async () => {
+    const r = await capture(() => main(['codegen', 'rules/muon.rule', '--target', 'ts']));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync('derivations/muon/muon.ts', 'utf8'));
+    expect(r.stdout).toContain('import * as LA from "memloss/linalg";');
+  });
+
+  it.each(['wasm', 'wat', 'wgsl'])('codegen --target %s on a matrix rule: one line, exit 1', async (target) => {
+    const r = await capture(() => main(['codegen', 'rules/muon.rule', '--target', target]));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/code generation for matrix rules \(Muon\) is not available yet/);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`--target ${target} is not available for matrix rules (Muon); use --target ts`);
   });
 
   it('validate runs a matrix rule on a matrix problem', async () => {
