@@ -12,10 +12,10 @@ export interface State { n: number; readonly arrays: { readonly "m": Float64Arra
 export type Hvp = (v: Float64Array) => Float64Array;
 
 export const name = "Heavy-ball";
-export const defaults: Hyper = Object.freeze({ "beta": 0.9 });
+export const defaults: Hyper = Object.freeze({ ["beta"]: 0.9 });
 
 export function init(dim: number): State {
-  return { n: 0, arrays: { "m": new Float64Array(dim) } };
+  return { n: 0, arrays: { ["m"]: new Float64Array(dim) } };
 }
 
 /** The optimizer itself: one step in place, θ −= h·update; the state advances to n + 1. */

@@ -12,10 +12,10 @@ export interface State { n: number; readonly arrays: { readonly "v": Float64Arra
 export type Hvp = (v: Float64Array) => Float64Array;
 
 export const name = "RMSProp";
-export const defaults: Hyper = Object.freeze({ "alpha": 0.99, "eps": 1e-8 });
+export const defaults: Hyper = Object.freeze({ ["alpha"]: 0.99, ["eps"]: 1e-8 });
 
 export function init(dim: number): State {
-  return { n: 0, arrays: { "v": new Float64Array(dim) } };
+  return { n: 0, arrays: { ["v"]: new Float64Array(dim) } };
 }
 
 /** The optimizer itself: one step in place, θ −= h·update; the state advances to n + 1. */

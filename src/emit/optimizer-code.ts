@@ -148,13 +148,13 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
     L.push('');
   }
   L.push(`${ex}const name = ${JSON.stringify(rule.name)};`);
-  L.push(`${ex}const defaults${T(': Hyper')} = Object.freeze({ ${rule.params.map((p) => `${JSON.stringify(p.name)}: ${Number(p.valueText)}`).join(', ')} });`);
+  L.push(`${ex}const defaults${T(': Hyper')} = Object.freeze({ ${rule.params.map((p) => `[${JSON.stringify(p.name)}]: ${Number(p.valueText)}`).join(', ')} });`);
   L.push('');
 
   // init
   L.push(`${ex}function init(dim${T(': number')})${T(': State')} {`);
   if (!states.length) L.push('  void dim;');
-  L.push(`  return { n: 0, arrays: { ${states.map((s) => `${JSON.stringify(s)}: new Float64Array(dim)`).join(', ')} } };`);
+  L.push(`  return { n: 0, arrays: { ${states.map((s) => `[${JSON.stringify(s)}]: new Float64Array(dim)`).join(', ')} } };`);
   L.push('}', '');
 
   // step: the rule itself

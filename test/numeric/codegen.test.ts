@@ -88,8 +88,9 @@ describe('names and strings from a rule file never become code', () => {
 cite "*/ \\" \`\${process.exit(1)}\` '; process.exit(2); // \\u2028 end"
 param lambda = 0.5 in (0, 1)
 param new = 0.1 in (0, 1)
+param __proto__ = 0.25 in (0, 1)
 state constructor = new * constructor + g
-update constructor + lambda * theta
+update constructor + lambda * theta + __proto__ * g
 `;
   const rule = parseRule(hostile, 'evil.rule');
   const d = derive(rule, { exactN: true });
@@ -97,10 +98,14 @@ update constructor + lambda * theta
   it('the JavaScript loads and behaves; the strings come through as data', () => {
     const mod = loadOptimizer(rule, d);
     expect(mod.name).toBe(rule.name);
-    expect(mod.defaults).toEqual({ lambda: 0.5, new: 0.1 });
+    // a computed key: "__proto__" as a property, not the object's prototype
+    expect(Object.entries(mod.defaults)).toEqual([['lambda', 0.5], ['new', 0.1], ['__proto__', 0.25]]);
     const th = Float64Array.from([1]);
     mod.step(th, Float64Array.from([2]), mod.init(1), 0.1);
-    expect(th[0]).toBeCloseTo(1 - 0.1 * (2 + 0.5), 14);
+    expect(th[0]).toBeCloseTo(1 - 0.1 * (2 + 0.5 + 0.25 * 2), 14);
+    // an override by that name reaches the parameter: θ = 0.7 → 0.7 − 0.1·(2 + 0.5·0.7 + 0.5·2)
+    mod.step(th, Float64Array.from([2]), mod.init(1), 0.1, { ['__proto__']: 0.5 });
+    expect(th[0]).toBeCloseTo(0.7 - 0.1 * (2 + 0.5 * 0.7 + 0.5 * 2), 14);
   });
 
   it('the TypeScript module has no syntax errors and the citation stays in a comment', () => {
