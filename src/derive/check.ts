@@ -9,7 +9,7 @@ import { evaluateWithError } from '../ir/eval.js';
 import { InternalError } from '../ir/diagnostics.js';
 import type { Domain } from '../ir/rule.js';
 import { INDEX_SYMBOLS } from '../ir/intervals.js';
-import { mulberry32 } from '../ir/random.js';
+import { mulberry32, shuffleInPlace } from '../ir/random.js';
 
 /** A deterministic PRNG, so checks and outputs are reproducible. */
 export const prng = mulberry32;
@@ -27,11 +27,7 @@ export interface SampleSpace {
  */
 export function samplePoint(symbols: Iterable<string>, space: SampleSpace, rand: () => number): Record<string, number> {
   const env: Record<string, number> = {};
-  const quantiles = [0.12, 0.3, 0.48, 0.66, 0.84];
-  for (let i = quantiles.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [quantiles[i], quantiles[j]] = [quantiles[j]!, quantiles[i]!];
-  }
+  const quantiles = shuffleInPlace([0.12, 0.3, 0.48, 0.66, 0.84], rand);
   let q = 0;
   for (const s of [...symbols].sort()) {
     const d = space.domains.get(s);

@@ -13,6 +13,7 @@ import type { MExpr } from '../matrix/expr.js';
 import { aligned, math, text, type Block, type Inline } from './doc.js';
 import { toLatex } from './expr-latex.js';
 import { toText } from './expr-text.js';
+import { sortKeys, type Json } from './json.js';
 import { matrixLatex, matrixText } from './matrix-expr.js';
 import { latexName, textName } from './names.js';
 
@@ -152,7 +153,6 @@ const wrap = (s: string) => `\\left(${s}\\right)`;
 const equations = (lines: readonly { tex: string; plain: string }[]): Block =>
   ({ kind: 'display', tex: aligned(lines.map((l) => l.tex)), plain: lines.map((l) => l.plain).join('\n') });
 
-type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
 
 const expr = (e: Expr): Json => ({ latex: toLatex(e, VEC), text: toText(e) });
 const mexpr = (m: MExpr): Json => ({ latex: matrixLatex(m), text: matrixText(m) });
@@ -172,12 +172,6 @@ function regimeJson(r: MatrixRegimeResult): Json {
 }
 
 /** Keys sorted at every level, 2-space indent, trailing newline. */
-function stable(v: Json): Json {
-  if (Array.isArray(v)) return v.map(stable);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, stable((v as Record<string, Json>)[k]!)]));
-  return v;
-}
-
 export function emitMatrixJson(d: MatrixDerivation, regime: Regime): string {
   const shown = shownMatrixRegime(d, regime);
   const doc: Json = {
@@ -207,5 +201,5 @@ export function emitMatrixJson(d: MatrixDerivation, regime: Regime): string {
     assumptions: [...d.assumptions],
     notes: [...d.notes],
   };
-  return `${JSON.stringify(stable(doc), null, 2)}\n`;
+  return `${JSON.stringify(sortKeys(doc), null, 2)}\n`;
 }

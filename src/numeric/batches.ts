@@ -9,7 +9,7 @@
  * Hessian-vector products per step, whatever the number of lags. Lags beyond `lags` are
  * dropped; `truncationBound` states the weight that drops.
  */
-import { mulberry32 } from '../ir/random.js';
+import { mulberry32, shuffleInPlace } from '../ir/random.js';
 import type { FiniteSumProblem, HistoryWeights, Hyper, OptimizerModule } from './types.js';
 
 /** π(step): the batch used at each step. */
@@ -27,11 +27,7 @@ export function reshuffledOrder(batches: number, seed: number, phase = 0): Batch
     let p = epochs.get(epoch);
     if (!p) {
       const rand = mulberry32((seed * 1000003 + epoch * 7919 + 17) >>> 0);
-      p = Int32Array.from({ length: batches }, (_, i) => i);
-      for (let i = batches - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [p[i], p[j]] = [p[j]!, p[i]!];
-      }
+      p = shuffleInPlace(Int32Array.from({ length: batches }, (_, i) => i), rand);
       if (epochs.size > 64) epochs.clear(); // only a window of epochs is ever read
       epochs.set(epoch, p);
     }

@@ -14,6 +14,7 @@ import { derive } from '../derive/index.js';
 import { loadOptimizer } from '../numeric/compile.js';
 import type { OptimizerModule } from '../numeric/types.js';
 import { createRng, mixSeed } from '../numeric/problems/random.js';
+import { shuffleInPlace } from '../ir/random.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { ConfigError, type TrainConfig } from './config.js';
 import { loadDataSet, type DataSet } from './data.js';
@@ -250,11 +251,7 @@ function batchRows(count: number, batchSize: number | null, seed: number): (n: n
     const e = Math.floor(n / perEpoch);
     if (e !== epoch) {
       const rng = createRng(mixSeed(seed, 1000 + e));
-      perm = all.slice();
-      for (let i = count - 1; i > 0; i--) {
-        const j = Math.floor(rng.uniform() * (i + 1));
-        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
-      }
+      perm = shuffleInPlace(all.slice(), rng.uniform);
       epoch = e;
     }
     const i = n % perEpoch;

@@ -12,6 +12,7 @@
  */
 import type { Problem } from '../types.js';
 import { createRng, mixSeed } from './random.js';
+import { shuffleInPlace } from '../../ir/random.js';
 
 export interface QuarticOptions {
   dim?: number;
@@ -31,13 +32,7 @@ export function createQuartic({ dim = 10, seed = 0, aMin = 0.02, aMax = 2, b = 1
   const rng = createRng(mixSeed(seed, 1));
   const a = new Float64Array(dim);
   for (let i = 0; i < dim; i++) a[i] = dim === 1 ? aMax : aMin * (aMax / aMin) ** (i / (dim - 1));
-  for (let i = dim - 1; i > 0; i--) {
-    // Fisher–Yates with the seeded stream
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
+  shuffleInPlace(a, rng.uniform);
   const c = new Float64Array(Math.max(dim - 1, 0)); // cᵢ couples θᵢ and θᵢ₊₁
   for (let i = 0; i < dim - 1; i++) c[i] = 0.5 * rho * Math.sqrt(a[i] * a[i + 1]);
 
