@@ -32,8 +32,8 @@ const rule = parseRule(readFileSync(file, 'utf8'), file);
 const mod = loadOptimizer(rule, derive(rule, { exactN: true }));
 
 /** The training code of `memloss train`: one full-batch gradient and one generated step. */
-function generatedLoop(kernels) {
-  const mlp = createMlp({ inputs: P, hidden: K, classes: C, activation: 'tanh' }, m, kernels);
+function generatedLoop(kernels, precision) {
+  const mlp = createMlp({ inputs: P, hidden: K, classes: C, activation: 'tanh', precision }, m, kernels);
   const theta = mlp.init(1), grad = new Float64Array(mlp.dim), state = mod.init(mlp.dim);
   return () => {
     mlp.lossGrad(theta, x, y, rows, grad);
@@ -84,7 +84,13 @@ function handWrittenLoop() {
   };
 }
 
-const loops = { 'hand-written (dense JS)': handWrittenLoop(), 'memloss train, JS kernels': generatedLoop(jsKernelFactory), 'memloss train, WebAssembly SIMD kernels': generatedLoop(wasmKernelFactory()) };
+const tiling = process.env.TILE ? { tileVectors: Number(process.env.TILE), blockBytes: Number(process.env.BLOCK ?? 131072) } : {};
+const loops = {
+  'hand-written (dense JS)': handWrittenLoop(),
+  'memloss train, JS kernels, f64': generatedLoop(jsKernelFactory, 'f64'),
+  'memloss train, WebAssembly f64x2': generatedLoop(wasmKernelFactory(tiling), 'f64'),
+  'memloss train, WebAssembly f32x4 (default)': generatedLoop(wasmKernelFactory(tiling), 'f32'),
+};
 const times = Object.fromEntries(Object.keys(loops).map((k) => [k, []]));
 for (const f of Object.values(loops)) f(); // warm-up
 for (let r = 0; r < ROUNDS; r++)

@@ -1,13 +1,13 @@
 /**
  * A small WebAssembly assembler: instructions carry their binary encoding and their text
  * (WAT) form together, so the module written to disk as `.wat` is the module that runs.
- * Only what the optimizer and training kernels use: f64 and f64x2 arithmetic, i32 loads and
+ * Only what the optimizer and training kernels use: f64, f64x2, f32 and f32x4 arithmetic, i32 loads and
  * address arithmetic, blocks and loops, calls to imported Math functions, one exported memory.
  * Encoding: https://webassembly.github.io/spec/core/binary/ (SIMD opcodes: 0xfd prefix).
  */
 
-export type ValType = 'i32' | 'f64' | 'v128';
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f64: 0x7c, v128: 0x7b };
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 /** One instruction: its bytes and its WAT text. */
 export interface Ins { readonly bytes: readonly number[]; readonly text: string }
@@ -50,7 +50,9 @@ function f64Text(x: number): string {
 const op = (text: string, ...bytes: number[]): Ins => ({ bytes, text });
 const simd = (text: string, code: number, ...rest: number[]): Ins => ({ bytes: [0xfd, ...uleb(code), ...rest], text });
 
-/** The instructions, by WAT mnemonic. Memory access is 8-byte aligned (align=3). */
+const offsetText = (offset: number) => (offset ? ` offset=${offset}` : '');
+
+/** The instructions, by WAT mnemonic. Memory access is 8-byte aligned (align=3) except for f32 (align=2). */
 export const I = {
   localGet: (i: number) => op(`local.get ${i}`, 0x20, ...uleb(i)),
   localSet: (i: number) => op(`local.set ${i}`, 0x21, ...uleb(i)),
@@ -64,15 +66,20 @@ export const I = {
   select: () => op('select', 0x1b),
   i32Const: (x: number) => op(`i32.const ${x}`, 0x41, ...sleb(x)),
   i32Add: () => op('i32.add', 0x6a),
+  i32Sub: () => op('i32.sub', 0x6b),
   i32And: () => op('i32.and', 0x71),
   i32Shl: () => op('i32.shl', 0x74),
   i32GeU: () => op('i32.ge_u', 0x4f),
   i32LtU: () => op('i32.lt_u', 0x49),
   i32Mul: () => op('i32.mul', 0x6c),
-  i32Load: () => op('i32.load align=4', 0x28, 2, 0),
+  i32Load: (offset = 0) => op(`i32.load${offsetText(offset)} align=4`, 0x28, 2, ...uleb(offset)),
   f64Const: (x: number) => op(`f64.const ${f64Text(x)}`, 0x44, ...f64Bytes(x)),
-  f64Load: () => op('f64.load align=8', 0x2b, 3, 0),
-  f64Store: () => op('f64.store align=8', 0x39, 3, 0),
+  f64Load: (offset = 0) => op(`f64.load${offsetText(offset)} align=8`, 0x2b, 3, ...uleb(offset)),
+  f64Store: (offset = 0) => op(`f64.store${offsetText(offset)} align=8`, 0x39, 3, ...uleb(offset)),
+  f32Load: (offset = 0) => op(`f32.load${offsetText(offset)} align=4`, 0x2a, 2, ...uleb(offset)),
+  f32Store: (offset = 0) => op(`f32.store${offsetText(offset)} align=4`, 0x38, 2, ...uleb(offset)),
+  f32Add: () => op('f32.add', 0x92),
+  f32Mul: () => op('f32.mul', 0x94),
   f64Eq: () => op('f64.eq', 0x61),
   f64Ne: () => op('f64.ne', 0x62),
   f64Abs: () => op('f64.abs', 0x99),
@@ -82,8 +89,11 @@ export const I = {
   f64Mul: () => op('f64.mul', 0xa2),
   f64Div: () => op('f64.div', 0xa3),
   f64Copysign: () => op('f64.copysign', 0xa6),
-  v128Load: (offset = 0) => simd(`v128.load${offset ? ` offset=${offset}` : ''} align=8`, 0x00, 3, ...uleb(offset)),
-  v128Store: (offset = 0) => simd(`v128.store${offset ? ` offset=${offset}` : ''} align=8`, 0x0b, 3, ...uleb(offset)),
+  v128Load: (offset = 0) => simd(`v128.load${offsetText(offset)} align=8`, 0x00, 3, ...uleb(offset)),
+  v128Store: (offset = 0) => simd(`v128.store${offsetText(offset)} align=8`, 0x0b, 3, ...uleb(offset)),
+  f32x4Splat: () => simd('f32x4.splat', 0x13),
+  f32x4Add: () => simd('f32x4.add', 0xe4),
+  f32x4Mul: () => simd('f32x4.mul', 0xe6),
   f64x2Const: (x: number) => ({ bytes: [0xfd, ...uleb(0x0c), ...f64Bytes(x), ...f64Bytes(x)], text: `v128.const f64x2 ${f64Text(x)} ${f64Text(x)}` }),
   f64x2Splat: () => simd('f64x2.splat', 0x14),
   f64x2ExtractLane: (lane: number) => simd(`f64x2.extract_lane ${lane}`, 0x21, lane),

@@ -4,6 +4,7 @@
  * a misspelt key never silently falls back to a default.
  */
 import { readFileSync } from 'node:fs';
+import { PRECISIONS, type Precision } from './kernels.js';
 import { ACTIVATIONS, type Activation } from './model.js';
 
 export class ConfigError extends Error {}
@@ -11,7 +12,7 @@ export class ConfigError extends Error {}
 export interface TrainConfig {
   readonly name: string;
   readonly data: { readonly dir: string; readonly train: number; readonly test: number; readonly downsample: number };
-  readonly model: { readonly hidden: number; readonly activation: Activation };
+  readonly model: { readonly hidden: number; readonly activation: Activation; readonly precision: Precision };
   readonly optimizer: { readonly rule: string; readonly h: number; readonly hyper: Readonly<Record<string, number>> };
   /** Rows per step; null: the full training subset (the regime of the theory). */
   readonly batchSize: number | null;
@@ -100,10 +101,12 @@ export function parseTrainConfig(json: Json, file: string): TrainConfig {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) top.fail('name', 'must use only letters, digits, . _ and - (it names the run directory)');
   const dataJson = top.object('data'), modelJson = top.object('model'), optJson = top.object('optimizer');
   const data = reader(file, dataJson, 'data.', ['dir', 'train', 'test', 'downsample']);
-  const model = reader(file, modelJson, 'model.', ['hidden', 'activation']);
+  const model = reader(file, modelJson, 'model.', ['hidden', 'activation', 'precision']);
   const opt = reader(file, optJson, 'optimizer.', ['rule', 'h', 'hyper']);
   const activation = model.string('activation', 'tanh');
   if (!(ACTIVATIONS as readonly string[]).includes(activation)) model.fail('activation', `must be one of ${ACTIVATIONS.join(', ')}`);
+  const precision = model.string('precision', 'f32');
+  if (!(PRECISIONS as readonly string[]).includes(precision)) model.fail('precision', `must be one of ${PRECISIONS.join(', ')}`);
   const hyperJson = opt.object('hyper');
   const hyper: Record<string, number> = {};
   for (const [k, v] of Object.entries(hyperJson)) {
@@ -122,7 +125,7 @@ export function parseTrainConfig(json: Json, file: string): TrainConfig {
       test: data.number('test', 10000, positiveInt, 'a positive integer'),
       downsample: data.number('downsample', 1, positiveInt, 'a positive integer (1: full resolution, 2: 14×14)'),
     },
-    model: { hidden: model.number('hidden', 128, positiveInt, 'a positive integer'), activation: activation as Activation },
+    model: { hidden: model.number('hidden', 128, positiveInt, 'a positive integer'), activation: activation as Activation, precision: precision as Precision },
     optimizer: { rule: opt.string('rule'), h: opt.number('h', undefined, positive, 'a positive number'), hyper },
     batchSize: typeof batch === 'number' ? batch : null,
     steps,

@@ -5,13 +5,19 @@
  *   spmm:  out[r, :] += Σ_k X[rows[r], k]·W[k, :]      (X·W₁, the first layer's forward)
  *   spmmT: G[k, :]   += Σ_r X[rows[r], k]·D[r, :]      (Xᵀ·δ, the first layer's gradient)
  *
- * Both are axpys over contiguous rows of K doubles, once per non-zero pixel. Every backend
- * does the same additions in the same order (no fused multiply-add), so they agree bitwise.
+ * Both are sums of scaled rows of K numbers, once per non-zero pixel. Every backend adds
+ * the terms of each output entry in the same order (increasing k for spmm, increasing r
+ * for spmmT), multiply then add (no fused multiply-add), in the same precision, so they
+ * agree bitwise. Precision 'f32' rounds the operands, every product and every sum to
+ * single precision (the results come back widened to doubles); 'f64' is double throughout.
  */
 import type { SparseRows } from './data.js';
 
-/** Kernels for rows of a given length (one WebAssembly module per length). */
-export type KernelFactory = (rowLength: number) => Kernels;
+export const PRECISIONS = ['f32', 'f64'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+/** Kernels for rows of a given length and precision (one WebAssembly module for each). */
+export type KernelFactory = (rowLength: number, precision: Precision) => Kernels;
 
 /**
  * A dense rows×cols buffer seen as sparse rows with every entry present, so that the dense
@@ -24,35 +30,55 @@ export function denseRows(rows: number, cols: number, values: Float64Array): Spa
   return { rows, cols, rowPtr, colIdx, values, volatile: true };
 }
 
+export const isVolatile = (x: SparseRows): boolean => (x as { volatile?: boolean }).volatile === true;
+
 export interface Kernels {
   readonly name: string;
   spmm(x: SparseRows, rows: Int32Array, W: Float64Array, out: Float64Array, K: number): void;
   spmmT(x: SparseRows, rows: Int32Array, D: Float64Array, G: Float64Array, K: number): void;
 }
 
-export const jsKernelFactory: KernelFactory = () => jsKernels;
+/**
+ * Plain JavaScript over typed arrays: the reference (and the fallback without WebAssembly).
+ * In single precision the operands are rounded first; a product of two singles is exact in
+ * a double and a sum of two singles rounds correctly through a double, so rounding each
+ * result with Math.fround gives exactly the single-precision arithmetic of f32x4.
+ */
+function jsKernels(precision: Precision): Kernels {
+  const single = precision === 'f32';
+  const operand = (a: Float64Array) => (single ? Float32Array.from(a) : a);
+  const roundRange = (a: Float64Array, n: number) => {
+    if (single) for (let i = 0; i < n; i++) a[i] = Math.fround(a[i]!);
+  };
+  return {
+    name: `js-${precision}`,
+    spmm(x, rows, W, out, K) {
+      const { rowPtr, colIdx, values } = x, w = operand(W);
+      roundRange(out, rows.length * K);
+      for (let r = 0; r < rows.length; r++) {
+        const s = rows[r]!, o = r * K, end = rowPtr[s + 1]!;
+        for (let k = rowPtr[s]!; k < end; k++) {
+          const a = single ? Math.fround(values[k]!) : values[k]!, at = colIdx[k]! * K;
+          if (single) for (let j = 0; j < K; j++) out[o + j] = Math.fround(out[o + j]! + Math.fround(a * w[at + j]!));
+          else for (let j = 0; j < K; j++) out[o + j] += a * w[at + j]!;
+        }
+      }
+    },
+    spmmT(x, rows, D, G, K) {
+      const { rowPtr, colIdx, values } = x, d = operand(D);
+      roundRange(G, x.cols * K);
+      for (let r = 0; r < rows.length; r++) {
+        const s = rows[r]!, o = r * K, end = rowPtr[s + 1]!;
+        for (let k = rowPtr[s]!; k < end; k++) {
+          const a = single ? Math.fround(values[k]!) : values[k]!, at = colIdx[k]! * K;
+          if (single) for (let j = 0; j < K; j++) G[at + j] = Math.fround(G[at + j]! + Math.fround(a * d[o + j]!));
+          else for (let j = 0; j < K; j++) G[at + j] += a * d[o + j]!;
+        }
+      }
+    },
+  };
+}
 
-/** Plain JavaScript over typed arrays: the reference (and the fallback without WebAssembly SIMD). */
-export const jsKernels: Kernels = {
-  name: 'js',
-  spmm(x, rows, W, out, K) {
-    const { rowPtr, colIdx, values } = x;
-    for (let r = 0; r < rows.length; r++) {
-      const s = rows[r]!, o = r * K, end = rowPtr[s + 1]!;
-      for (let k = rowPtr[s]!; k < end; k++) {
-        const a = values[k]!, w = colIdx[k]! * K;
-        for (let j = 0; j < K; j++) out[o + j] += a * W[w + j]!;
-      }
-    }
-  },
-  spmmT(x, rows, D, G, K) {
-    const { rowPtr, colIdx, values } = x;
-    for (let r = 0; r < rows.length; r++) {
-      const s = rows[r]!, o = r * K, end = rowPtr[s + 1]!;
-      for (let k = rowPtr[s]!; k < end; k++) {
-        const a = values[k]!, g = colIdx[k]! * K;
-        for (let j = 0; j < K; j++) G[g + j] += a * D[o + j]!;
-      }
-    }
-  },
-};
+const JS_KERNELS: Record<Precision, Kernels> = { f32: jsKernels('f32'), f64: jsKernels('f64') };
+
+export const jsKernelFactory: KernelFactory = (_K, precision) => JS_KERNELS[precision];

@@ -18,14 +18,15 @@
  */
 import { createRng, mixSeed } from '../numeric/problems/random.js';
 import type { SparseRows } from './data.js';
-import { denseRows, type KernelFactory } from './kernels.js';
+import { denseRows, type KernelFactory, type Precision } from './kernels.js';
+import { tanh } from './tanh.js';
 
 export const ACTIVATIONS = ['tanh', 'softplus'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 /** σ(a); σ' and σ'' from σ(a) and a (tanh: 1 − σ², −2σ(1 − σ²); softplus: logistic s, s(1 − s)). */
 const ACT: Record<Activation, { f(a: number): number; d1(s: number, a: number): number; d2(s: number, a: number): number }> = {
-  tanh: { f: Math.tanh, d1: (s) => 1 - s * s, d2: (s) => -2 * s * (1 - s * s) },
+  tanh: { f: tanh, d1: (s) => 1 - s * s, d2: (s) => -2 * s * (1 - s * s) },
   softplus: {
     f: (a) => (a > 0 ? a + Math.log1p(Math.exp(-a)) : Math.log1p(Math.exp(a))),
     d1: (_s, a) => 1 / (1 + Math.exp(-a)),
@@ -38,6 +39,8 @@ export interface MlpShape {
   readonly hidden: number;
   readonly classes: number;
   readonly activation: Activation;
+  /** Of the matrix products (kernels.ts); everything else is computed in doubles. */
+  readonly precision: Precision;
 }
 
 export interface Mlp {
@@ -57,8 +60,8 @@ export interface Mlp {
 
 export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFactory): Mlp {
   const { inputs: Pn, hidden: K, classes: C } = shape;
-  const act = ACT[shape.activation];
-  const byK = kernelsFor(K), byC = kernelsFor(C);
+  const { f: sigma, d1: sigma1, d2: sigma2 } = ACT[shape.activation]; // local functions: V8 inlines them in the loops
+  const byK = kernelsFor(K, shape.precision), byC = kernelsFor(C, shape.precision);
   const W1 = 0, B1 = Pn * K, W2 = B1 + K, B2 = W2 + C * K, dim = B2 + C;
   const ident = Int32Array.from({ length: maxRows }, (_, i) => i);
   const first = (m: number) => ident.subarray(0, m);
@@ -84,7 +87,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
     const m = rows.length, { A, S, P } = b;
     for (let r = 0; r < m; r++) A.set(theta.subarray(B1, B1 + K), r * K);
     byK.spmm(x, rows, theta.subarray(W1, B1), A, K);
-    for (let i = 0; i < m * K; i++) S[i] = act.f(A[i]!);
+    for (let i = 0; i < m * K; i++) S[i] = sigma(A[i]!);
     for (let r = 0; r < m; r++) P.set(theta.subarray(B2, B2 + C), r * C);
     byC.spmm(b.Sx, first(m), transposed(theta, W2), P, C);
     let loss = 0, right = 0;
@@ -132,7 +135,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
       byK.spmm(dOx, first(m), theta.subarray(W2, B2), dS, K); // δS = δO·W₂
       for (let r = 0; r < m; r++)
         for (let j = 0, i = r * K; j < K; j++, i++) {
-          const da = dS[i]! * act.d1(S[i]!, A[i]!);
+          const da = dS[i]! * sigma1(S[i]!, A[i]!);
           dA[i] = da;
           grad[B1 + j] += da;
         }
@@ -151,7 +154,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
       const { theta, x, rows } = last, m = rows.length, { A, S, P } = train;
       for (let r = 0; r < m; r++) rA.set(v.subarray(B1, B1 + K), r * K);
       byK.spmm(x, rows, v.subarray(W1, B1), rA, K); // R{A} = X·V₁ + c₁
-      for (let i = 0; i < m * K; i++) rS[i] = act.d1(S[i]!, A[i]!) * rA[i]!;
+      for (let i = 0; i < m * K; i++) rS[i] = sigma1(S[i]!, A[i]!) * rA[i]!;
       for (let r = 0; r < m; r++) rdO.set(v.subarray(B2, B2 + C), r * C);
       byC.spmm(rSx, first(m), transposed(theta, W2), rdO, C); // R{O} = R{S}·W₂ᵀ + S·V₂ᵀ + c₂
       byC.spmm(train.Sx, first(m), transposed(v, W2), rdO, C);
@@ -173,7 +176,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
       byK.spmm(dOx, first(m), v.subarray(W2, B2), rdS, K);
       for (let r = 0; r < m; r++)
         for (let j = 0, i = r * K; j < K; j++, i++) {
-          const rda = rdS[i]! * act.d1(S[i]!, A[i]!) + dS[i]! * act.d2(S[i]!, A[i]!) * rA[i]!;
+          const rda = rdS[i]! * sigma1(S[i]!, A[i]!) + dS[i]! * sigma2(S[i]!, A[i]!) * rA[i]!;
           rA[i] = rda; // R{A} is not needed after this element: its slot holds R{δA}
           out[B1 + j] += rda;
         }

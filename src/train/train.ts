@@ -107,7 +107,7 @@ function run(config: TrainConfig, options: TrainOptions): TrainResult {
   const data = options.data ?? loadDataSet(config.data);
   const maxRows = Math.max(data.train.x.rows, data.test.x.rows);
   const kernels = options.kernels ?? wasmKernelFactory();
-  const mlp = createMlp({ inputs: data.inputs, hidden: config.model.hidden, classes: data.classes, activation: config.model.activation }, maxRows, kernels);
+  const mlp = createMlp({ inputs: data.inputs, hidden: config.model.hidden, classes: data.classes, activation: config.model.activation, precision: config.model.precision }, maxRows, kernels);
   const batches = batchRows(data.train.x.rows, config.batchSize, config.seed);
   const nExact = (n: number) => (exactN ? n : undefined);
 

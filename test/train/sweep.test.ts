@@ -91,7 +91,7 @@ describe('memloss train (CLI)', () => {
     expect(steps).toEqual([0, 4, 8, 12]);
   });
   it('exits 1 with one line naming the step and the quantity when the run stops', async () => {
-    const r = await capture(() => main(['train', cfg('bad', { optimizer: { rule: 'rules/gd.rule', h: 1e307 }, logEvery: 1, divergeAbove: 1e308 })]));
+    const r = await capture(() => main(['train', cfg('bad', { optimizer: { rule: 'rules/gd.rule', h: 1e307 }, logEvery: 1, divergeAbove: 1e308, model: { hidden: 8, precision: 'f64' } })]));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^memloss: training stopped at step 2: the train loss is Infinity \(log kept in .*bad\)\n$/);
   });

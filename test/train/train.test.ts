@@ -84,8 +84,8 @@ describe('memloss train on a tiny data set', () => {
   });
 
   it('stops on a non-finite loss naming the step and the quantity', () => {
-    // plain gradient descent with h = 1e307 overflows the logits within two steps
-    const c = config({ logEvery: 1, divergeAbove: 1e308 }, { rule: 'rules/gd.rule', h: 1e307, hyper: {} });
+    // plain gradient descent with h = 1e307 overflows the double-precision logits within two steps
+    const c = config({ logEvery: 1, divergeAbove: 1e308, model: { hidden: 8, precision: 'f64' } }, { rule: 'rules/gd.rule', h: 1e307, hyper: {} });
     const r = train(c);
     expect(r.stopped).toBe('training stopped at step 2: the train loss is Infinity');
     expect(lines(c).map((l) => l.step)).toEqual([0, 1]);
