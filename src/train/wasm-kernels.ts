@@ -100,6 +100,32 @@ function accumulate(K: number, precision: Precision, tileVectors: number): Func 
   };
 }
 
+/**
+ * interleave(n, from, to): the n contiguous values at `from` into the value slots of the
+ * n entries at `to` (a matrix whose values change between calls: one bulk copy from
+ * JavaScript, then this, instead of a JavaScript loop over the entries).
+ */
+function interleave(precision: Precision): Func {
+  const single = precision === 'f32', es = single ? 4 : 8, EB = entryBytes(precision);
+  const [n, from, to, i] = [0, 1, 2, 3];
+  const get = I.localGet, set = I.localSet;
+  return {
+    name: 'interleave',
+    type: { params: ['i32', 'i32', 'i32'], results: [] },
+    locals: ['i32'],
+    body: [
+      I.i32Const(0), set(i),
+      I.block(), I.loop(),
+      get(i), get(n), I.i32GeU(), I.brIf(1),
+      get(to), get(i), I.i32Const(EB), I.i32Mul(), I.i32Add(),
+      get(from), get(i), I.i32Const(es), I.i32Mul(), I.i32Add(), single ? I.f32Load() : I.f64Load(),
+      single ? I.f32Store(VALUE_AT[precision]) : I.f64Store(VALUE_AT[precision]),
+      get(i), I.i32Const(1), I.i32Add(), set(i),
+      I.br(0), I.end(), I.end(),
+    ],
+  };
+}
+
 type AccumulateFn = (n: number, outRow: number, start: number, end: number, entries: number, src: number, dst: number) => void;
 
 const PAGE = 65536;
@@ -127,11 +153,11 @@ interface Lists {
  * The columns of the selected rows of x, block by block: within a block of consecutive
  * positions in `rows`, one list per non-empty column, its entries in increasing position.
  */
-function blockedColumns(x: SparseRows, rows: Int32Array, block: number): Lists & { readonly idx: Int32Array; readonly values: Float64Array } {
-  const { rowPtr, colIdx, values, cols } = x;
+function blockedColumns(x: SparseRows, rows: Int32Array, block: number): Lists & { readonly idx: Int32Array; readonly perm: Int32Array } {
+  const { rowPtr, colIdx, cols } = x;
   let total = 0;
   for (let r = 0; r < rows.length; r++) total += rowPtr[rows[r]! + 1]! - rowPtr[rows[r]!]!;
-  const idx = new Int32Array(total), vals = new Float64Array(total);
+  const idx = new Int32Array(total), perm = new Int32Array(total); // perm: the CSR entry each one comes from
   const outRow: number[] = [], start: number[] = [], end: number[] = [];
   const count = new Int32Array(cols), next = new Int32Array(cols);
   let base = 0;
@@ -149,11 +175,11 @@ function blockedColumns(x: SparseRows, rows: Int32Array, block: number): Lists &
       for (let k = rowPtr[rows[r]!]!; k < rowPtr[rows[r]! + 1]!; k++) {
         const at = next[colIdx[k]!]++;
         idx[at] = r;
-        vals[at] = values[k]!;
+        perm[at] = k;
       }
     base = p;
   }
-  return { outRow: Int32Array.from(outRow), start: Int32Array.from(start), end: Int32Array.from(end), idx, values: vals };
+  return { outRow: Int32Array.from(outRow), start: Int32Array.from(start), end: Int32Array.from(end), idx, perm };
 }
 
 const sameRows = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -161,10 +187,11 @@ const sameRows = (a: Int32Array, b: Int32Array) => a.length === b.length && a.ev
 /** WebAssembly SIMD kernels for rows of K numbers; undefined when WebAssembly is missing. */
 export function wasmKernels(K: number, precision: Precision, options: { tileVectors?: number; blockBytes?: number } = {}): Kernels | undefined {
   if (typeof WebAssembly === 'undefined') return undefined;
-  const bytes = encodeModule({ imports: [], funcs: [accumulate(K, precision, options.tileVectors ?? TILE_VECTORS)] });
+  const bytes = encodeModule({ imports: [], funcs: [accumulate(K, precision, options.tileVectors ?? TILE_VECTORS), interleave(precision)] });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {});
   const memory = instance.exports['memory'] as WebAssembly.Memory;
   const run = instance.exports['accumulate'] as AccumulateFn;
+  const interleaveValues = instance.exports['interleave'] as (n: number, from: number, to: number) => void;
   const Float = precision === 'f32' ? Float32Array : Float64Array, es = Float.BYTES_PER_ELEMENT;
   const EB = entryBytes(precision), rowBytes = K * es;
   // rows of D per block of spmmT: about 128 KiB of them, within a core's L2 cache
@@ -177,12 +204,12 @@ export function wasmKernels(K: number, precision: Precision, options: { tileVect
     if (need > 0) memory.grow(need);
     return at;
   };
-  /** Entries [from, to) of (idx, values) written at `at`; only the values when `valuesOnly`. */
-  const writeEntries = (at: number, idx: Int32Array, values: Float64Array, to: number, valuesOnly = false) => {
-    const offsets = new Int32Array(memory.buffer, at, (to * EB) / 4), vals = new Float(memory.buffer, at, (to * EB) / es);
+  /** The first n entries of (idx, values) written at `at`. */
+  const writeEntries = (at: number, idx: Int32Array, values: Float64Array, n: number) => {
+    const offsets = new Int32Array(memory.buffer, at, (n * EB) / 4), vals = new Float(memory.buffer, at, (n * EB) / es);
     const step = EB / 4, vstep = EB / es, v0 = VALUE_AT[precision] / es;
-    for (let i = 0; i < to; i++) {
-      if (!valuesOnly) offsets[i * step] = idx[i]! * rowBytes;
+    for (let i = 0; i < n; i++) {
+      offsets[i * step] = idx[i]! * rowBytes;
       vals[i * vstep + v0] = values[i]!;
     }
   };
@@ -191,6 +218,12 @@ export function wasmKernels(K: number, precision: Precision, options: { tileVect
     if (a instanceof Int32Array) new Int32Array(memory.buffer, at, a.length).set(a);
     else new Float(memory.buffer, at, a.length).set(a);
     return at;
+  };
+  /** New values for the entries at `at` (their indices stay). */
+  const refreshValues = (at: number, values: Float64Array) => {
+    const base = top;
+    interleaveValues(values.length, scratch(values), at);
+    top = base;
   };
 
   // CSR entries of each matrix, placed once (a volatile matrix's values again on each call)
@@ -204,19 +237,27 @@ export function wasmKernels(K: number, precision: Precision, options: { tileVect
     } else if (isVolatile(x)) {
       let last = 0;
       for (let r = 0; r < rows.length; r++) if (rows[r]! > last) last = rows[r]!;
-      writeEntries(at, x.colIdx, x.values, x.rowPtr[last + 1]!, true);
+      refreshValues(at, x.values.subarray(0, x.rowPtr[last + 1]!));
     }
     return at;
   };
   // the blocked transpose of the last row selection of each matrix, in a region of its size
-  const transposed = new WeakMap<SparseRows, { rows: Int32Array; lists: Lists; at: number }>();
+  const transposed = new WeakMap<SparseRows, { rows: Int32Array; lists: Lists; perm: Int32Array; at: number }>();
   const placeColumns = (x: SparseRows, rows: Int32Array) => {
     let t = transposed.get(x);
-    if (t && !isVolatile(x) && sameRows(t.rows, rows)) return t;
+    const gather = (perm: Int32Array) => {
+      const v = new Float64Array(perm.length);
+      for (let i = 0; i < perm.length; i++) v[i] = x.values[perm[i]!]!;
+      return v;
+    };
+    if (t && sameRows(t.rows, rows)) {
+      if (isVolatile(x)) refreshValues(t.at, gather(t.perm));
+      return t;
+    }
     const c = blockedColumns(x, rows, block);
     const at = t?.at ?? reserve(x.colIdx.length * EB);
-    writeEntries(at, c.idx, c.values, c.idx.length);
-    t = { rows: rows.slice(), lists: c, at };
+    writeEntries(at, c.idx, gather(c.perm), c.idx.length);
+    t = { rows: rows.slice(), lists: c, perm: c.perm, at };
     transposed.set(x, t);
     return t;
   };
@@ -229,6 +270,7 @@ export function wasmKernels(K: number, precision: Precision, options: { tileVect
     dst.set(new Float(memory.buffer, dstAt, dst.length));
     top = base; // the scratch is free again (the memory keeps its size)
   };
+  let identity = new Int32Array(0);
   const check = (k: number) => {
     if (k !== K) throw new RangeError(`wasm kernels built for rows of ${K}, called with ${k}`);
   };
@@ -239,8 +281,8 @@ export function wasmKernels(K: number, precision: Precision, options: { tileVect
       const at = placeRows(x, rows), m = rows.length;
       const start = new Int32Array(m), end = new Int32Array(m);
       for (let r = 0; r < m; r++) { start[r] = x.rowPtr[rows[r]!]!; end[r] = x.rowPtr[rows[r]! + 1]!; }
-      const outRow = Int32Array.from({ length: m }, (_, r) => r);
-      call({ outRow, start, end }, at, W.subarray(0, x.cols * K), out.subarray(0, m * K));
+      if (identity.length < m) identity = Int32Array.from({ length: m }, (_, r) => r);
+      call({ outRow: identity.subarray(0, m), start, end }, at, W.subarray(0, x.cols * K), out.subarray(0, m * K));
     },
     spmmT(x, rows, D, G, k) {
       check(k);
