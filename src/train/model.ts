@@ -19,7 +19,7 @@
 import { createRng, mixSeed } from '../numeric/problems/random.js';
 import type { SparseRows } from './data.js';
 import { denseRows, type KernelFactory, type Precision } from './kernels.js';
-import { tanh } from './tanh.js';
+import { tanh, tanhInto } from './tanh.js';
 
 export const ACTIVATIONS = ['tanh', 'softplus'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -87,7 +87,8 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
     const m = rows.length, { A, S, P } = b;
     for (let r = 0; r < m; r++) A.set(theta.subarray(B1, B1 + K), r * K);
     byK.spmm(x, rows, theta.subarray(W1, B1), A, K);
-    for (let i = 0; i < m * K; i++) S[i] = sigma(A[i]!);
+    if (shape.activation === 'tanh') tanhInto(A, S, m * K); // the same bits as sigma, two at a time
+    else for (let i = 0; i < m * K; i++) S[i] = sigma(A[i]!);
     for (let r = 0; r < m; r++) P.set(theta.subarray(B2, B2 + C), r * C);
     byC.spmm(b.Sx, first(m), transposed(theta, W2), P, C);
     let loss = 0, right = 0;

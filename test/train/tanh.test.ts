@@ -1,7 +1,7 @@
 /** The training model's tanh against Math.tanh: a few units in the last place, edge cases exact. */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/numeric/problems/random.js';
-import { tanh } from '../../src/train/tanh.js';
+import { tanh, tanhInto } from '../../src/train/tanh.js';
 
 describe('tanh', () => {
   const ulps = (x: number) => Math.abs(tanh(x) - Math.tanh(x)) / (Math.abs(Math.tanh(x)) * 2 ** -52);
@@ -27,5 +27,20 @@ describe('tanh', () => {
       expect(tanh(-x)).toBe(-1);
     }
     expect(tanh(NaN)).toBeNaN();
+  });
+});
+
+describe('tanhInto (WebAssembly SIMD, two lanes)', () => {
+  it('gives the bits of tanh, for odd and even lengths and every special value', () => {
+    const rng = createRng(11);
+    const special = [0, -0, NaN, Infinity, -Infinity, 5e-324, -5e-324, 1e-300, 0.3465735902799726, 19.1, -19.1, 19.0999, 700, -1e308];
+    for (const n of [0, 1, 2, 7, 1000, 1001]) {
+      const A = Float64Array.from({ length: n }, (_, i) => (i < special.length ? special[i]! : (rng.uniform() - 0.5) * 10 ** (8 * rng.uniform() - 6)));
+      const S = new Float64Array(n + 1).fill(42);
+      tanhInto(A, S, n);
+      const want = Float64Array.from(A, tanh);
+      expect(Buffer.from(S.buffer, 0, n * 8)).toEqual(Buffer.from(want.buffer));
+      expect(S[n]).toBe(42); // nothing past n
+    }
   });
 });
