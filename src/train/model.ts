@@ -19,18 +19,33 @@
 import { createRng, mixSeed } from '../numeric/problems/random.js';
 import type { SparseRows } from './data.js';
 import { denseRows, type KernelFactory, type Precision } from './kernels.js';
-import { tanh, tanhInto } from './tanh.js';
+import { tanhInto } from './tanh.js';
 
 export const ACTIVATIONS = ['tanh', 'softplus'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
-/** σ(a); σ' and σ'' from σ(a) and a (tanh: 1 − σ², −2σ(1 − σ²); softplus: logistic s, s(1 − s)). */
-const ACT: Record<Activation, { f(a: number): number; d1(s: number, a: number): number; d2(s: number, a: number): number }> = {
-  tanh: { f: tanh, d1: (s) => 1 - s * s, d2: (s) => -2 * s * (1 - s * s) },
+const softplus = (a: number) => (a > 0 ? a + Math.log1p(Math.exp(-a)) : Math.log1p(Math.exp(a)));
+const logistic = (a: number) => 1 / (1 + Math.exp(-a));
+
+/**
+ * σ over n elements (S from A), and σ', σ'' from S = σ(A) and A, written into `out` (tanh:
+ * 1 − σ², −2σ(1 − σ²); softplus: logistic s, s(1 − s)). Whole arrays rather than one
+ * element per call: each loop then holds its formula inline.
+ */
+const ACT: Record<Activation, {
+  apply(A: Float64Array, S: Float64Array, n: number): void;
+  d1(S: Float64Array, A: Float64Array, out: Float64Array, n: number): void;
+  d2(S: Float64Array, A: Float64Array, out: Float64Array, n: number): void;
+}> = {
+  tanh: {
+    apply: tanhInto,
+    d1: (S, _A, out, n) => { for (let i = 0; i < n; i++) out[i] = 1 - S[i]! * S[i]!; },
+    d2: (S, _A, out, n) => { for (let i = 0; i < n; i++) out[i] = -2 * S[i]! * (1 - S[i]! * S[i]!); },
+  },
   softplus: {
-    f: (a) => (a > 0 ? a + Math.log1p(Math.exp(-a)) : Math.log1p(Math.exp(a))),
-    d1: (_s, a) => 1 / (1 + Math.exp(-a)),
-    d2: (_s, a) => { const e = 1 / (1 + Math.exp(-a)); return e * (1 - e); },
+    apply: (A, S, n) => { for (let i = 0; i < n; i++) S[i] = softplus(A[i]!); },
+    d1: (_S, A, out, n) => { for (let i = 0; i < n; i++) out[i] = logistic(A[i]!); },
+    d2: (_S, A, out, n) => { for (let i = 0; i < n; i++) { const e = logistic(A[i]!); out[i] = e * (1 - e); } },
   },
 };
 
@@ -60,7 +75,7 @@ export interface Mlp {
 
 export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFactory): Mlp {
   const { inputs: Pn, hidden: K, classes: C } = shape;
-  const { f: sigma, d1: sigma1, d2: sigma2 } = ACT[shape.activation]; // local functions: V8 inlines them in the loops
+  const act = ACT[shape.activation];
   const byK = kernelsFor(K, shape.precision), byC = kernelsFor(C, shape.precision);
   const W1 = 0, B1 = Pn * K, W2 = B1 + K, B2 = W2 + C * K, dim = B2 + C;
   const ident = Int32Array.from({ length: maxRows }, (_, i) => i);
@@ -72,6 +87,8 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
   const train = buffers(), evalBuf = buffers();
   const dO = new Float64Array(maxRows * C), dOx = denseRows(maxRows, C, dO);
   const dS = new Float64Array(maxRows * K), dA = new Float64Array(maxRows * K);
+  const D1 = new Float64Array(maxRows * K), D2 = new Float64Array(maxRows * K); // σ', σ'' at the last lossGrad's A
+  let d2Fresh = false;
   const rA = new Float64Array(maxRows * K), rS = new Float64Array(maxRows * K), rSx = denseRows(maxRows, K, rS);
   const rdO = new Float64Array(maxRows * C), rdOx = denseRows(maxRows, C, rdO), rdS = new Float64Array(maxRows * K);
   const W2T = new Float64Array(K * C);
@@ -85,11 +102,11 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
   /** A, S = σ(A), P = softmax(S·W₂ᵀ + b₂) for the rows; returns the summed −log P[y] (and counts the right ones). */
   function forward(theta: Float64Array, x: SparseRows, y: Int32Array, rows: Int32Array, b: ReturnType<typeof buffers>): number {
     const m = rows.length, { A, S, P } = b;
-    for (let r = 0; r < m; r++) A.set(theta.subarray(B1, B1 + K), r * K);
+    const b1 = theta.subarray(B1, B1 + K), b2 = theta.subarray(B2, B2 + C);
+    for (let r = 0; r < m; r++) A.set(b1, r * K);
     byK.spmm(x, rows, theta.subarray(W1, B1), A, K);
-    if (shape.activation === 'tanh') tanhInto(A, S, m * K); // the same bits as sigma, two at a time
-    else for (let i = 0; i < m * K; i++) S[i] = sigma(A[i]!);
-    for (let r = 0; r < m; r++) P.set(theta.subarray(B2, B2 + C), r * C);
+    act.apply(A, S, m * K);
+    for (let r = 0; r < m; r++) P.set(b2, r * C);
     byC.spmm(b.Sx, first(m), transposed(theta, W2), P, C);
     let loss = 0, right = 0;
     for (let r = 0; r < m; r++) {
@@ -134,9 +151,11 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
       byK.spmmT(dOx, first(m), S, grad.subarray(W2, B2), K); // ∇W₂ = δOᵀ·S
       dS.fill(0, 0, m * K);
       byK.spmm(dOx, first(m), theta.subarray(W2, B2), dS, K); // δS = δO·W₂
+      act.d1(S, A, D1, m * K);
+      d2Fresh = false;
       for (let r = 0; r < m; r++)
         for (let j = 0, i = r * K; j < K; j++, i++) {
-          const da = dS[i]! * sigma1(S[i]!, A[i]!);
+          const da = dS[i]! * D1[i]!;
           dA[i] = da;
           grad[B1 + j] += da;
         }
@@ -153,10 +172,13 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
     hvp(v, out) {
       if (!last) throw new Error('hvp before lossGrad');
       const { theta, x, rows } = last, m = rows.length, { A, S, P } = train;
-      for (let r = 0; r < m; r++) rA.set(v.subarray(B1, B1 + K), r * K);
+      if (!d2Fresh) act.d2(S, A, D2, m * K);
+      d2Fresh = true;
+      const c1 = v.subarray(B1, B1 + K), c2 = v.subarray(B2, B2 + C);
+      for (let r = 0; r < m; r++) rA.set(c1, r * K);
       byK.spmm(x, rows, v.subarray(W1, B1), rA, K); // R{A} = X·V₁ + c₁
-      for (let i = 0; i < m * K; i++) rS[i] = sigma1(S[i]!, A[i]!) * rA[i]!;
-      for (let r = 0; r < m; r++) rdO.set(v.subarray(B2, B2 + C), r * C);
+      for (let i = 0; i < m * K; i++) rS[i] = D1[i]! * rA[i]!;
+      for (let r = 0; r < m; r++) rdO.set(c2, r * C);
       byC.spmm(rSx, first(m), transposed(theta, W2), rdO, C); // R{O} = R{S}·W₂ᵀ + S·V₂ᵀ + c₂
       byC.spmm(train.Sx, first(m), transposed(v, W2), rdO, C);
       out.fill(0);
@@ -177,7 +199,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
       byK.spmm(dOx, first(m), v.subarray(W2, B2), rdS, K);
       for (let r = 0; r < m; r++)
         for (let j = 0, i = r * K; j < K; j++, i++) {
-          const rda = rdS[i]! * sigma1(S[i]!, A[i]!) + dS[i]! * sigma2(S[i]!, A[i]!) * rA[i]!;
+          const rda = rdS[i]! * D1[i]! + dS[i]! * D2[i]! * rA[i]!;
           rA[i] = rda; // R{A} is not needed after this element: its slot holds R{δA}
           out[B1 + j] += rda;
         }
