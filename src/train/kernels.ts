@@ -3,6 +3,7 @@
  * row-major matrix with K columns:
  *
  *   spmm:  out[r, :] += Σ_k X[rows[r], k]·W[k, :]      (X·W₁, the first layer's forward)
+ *          or, given a row `init`, out[r, :] = init + Σ_k …  (the bias; out is then only written)
  *   spmmT: G[k, :]   += Σ_r X[rows[r], k]·D[r, :]      (Xᵀ·δ, the first layer's gradient)
  *
  * Both are sums of scaled rows of K numbers, once per non-zero pixel. Every backend adds
@@ -34,7 +35,7 @@ export const isVolatile = (x: SparseRows): boolean => (x as { volatile?: boolean
 
 export interface Kernels {
   readonly name: string;
-  spmm(x: SparseRows, rows: Int32Array, W: Float64Array, out: Float64Array, K: number): void;
+  spmm(x: SparseRows, rows: Int32Array, W: Float64Array, out: Float64Array, K: number, init?: Float64Array): void;
   spmmT(x: SparseRows, rows: Int32Array, D: Float64Array, G: Float64Array, K: number): void;
 }
 
@@ -52,8 +53,9 @@ function jsKernels(precision: Precision): Kernels {
   };
   return {
     name: `js-${precision}`,
-    spmm(x, rows, W, out, K) {
+    spmm(x, rows, W, out, K, init) {
       const { rowPtr, colIdx, values } = x, w = operand(W);
+      if (init) for (let r = 0; r < rows.length; r++) out.set(init.subarray(0, K), r * K);
       roundRange(out, rows.length * K);
       for (let r = 0; r < rows.length; r++) {
         const s = rows[r]!, o = r * K, end = rowPtr[s + 1]!;

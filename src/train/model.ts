@@ -91,7 +91,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
   let d2Fresh = false;
   const rA = new Float64Array(maxRows * K), rS = new Float64Array(maxRows * K), rSx = denseRows(maxRows, K, rS);
   const rdO = new Float64Array(maxRows * C), rdOx = denseRows(maxRows, C, rdO), rdS = new Float64Array(maxRows * K);
-  const W2T = new Float64Array(K * C);
+  const W2T = new Float64Array(K * C), zerosK = new Float64Array(K);
   /** W₂ᵀ (k×c) of a c×k block at `at`: the right-hand side of S·W₂ᵀ. */
   const transposed = (t: Float64Array, at: number) => {
     for (let c = 0; c < C; c++) for (let j = 0; j < K; j++) W2T[j * C + c] = t[at + c * K + j]!;
@@ -102,12 +102,9 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
   /** A, S = σ(A), P = softmax(S·W₂ᵀ + b₂) for the rows; returns the summed −log P[y] (and counts the right ones). */
   function forward(theta: Float64Array, x: SparseRows, y: Int32Array, rows: Int32Array, b: ReturnType<typeof buffers>): number {
     const m = rows.length, { A, S, P } = b;
-    const b1 = theta.subarray(B1, B1 + K), b2 = theta.subarray(B2, B2 + C);
-    for (let r = 0; r < m; r++) A.set(b1, r * K);
-    byK.spmm(x, rows, theta.subarray(W1, B1), A, K);
+    byK.spmm(x, rows, theta.subarray(W1, B1), A, K, theta.subarray(B1, B1 + K)); // A = b₁ + X·W₁
     act.apply(A, S, m * K);
-    for (let r = 0; r < m; r++) P.set(b2, r * C);
-    byC.spmm(b.Sx, first(m), transposed(theta, W2), P, C);
+    byC.spmm(b.Sx, first(m), transposed(theta, W2), P, C, theta.subarray(B2, B2 + C)); // O = b₂ + S·W₂ᵀ
     let loss = 0, right = 0;
     for (let r = 0; r < m; r++) {
       const o = r * C;
@@ -149,8 +146,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
         }
       }
       byK.spmmT(dOx, first(m), S, grad.subarray(W2, B2), K); // ∇W₂ = δOᵀ·S
-      dS.fill(0, 0, m * K);
-      byK.spmm(dOx, first(m), theta.subarray(W2, B2), dS, K); // δS = δO·W₂
+      byK.spmm(dOx, first(m), theta.subarray(W2, B2), dS, K, zerosK); // δS = δO·W₂
       act.d1(S, A, D1, m * K);
       d2Fresh = false;
       for (let r = 0; r < m; r++)
@@ -174,12 +170,9 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
       const { theta, x, rows } = last, m = rows.length, { A, S, P } = train;
       if (!d2Fresh) act.d2(S, A, D2, m * K);
       d2Fresh = true;
-      const c1 = v.subarray(B1, B1 + K), c2 = v.subarray(B2, B2 + C);
-      for (let r = 0; r < m; r++) rA.set(c1, r * K);
-      byK.spmm(x, rows, v.subarray(W1, B1), rA, K); // R{A} = X·V₁ + c₁
+      byK.spmm(x, rows, v.subarray(W1, B1), rA, K, v.subarray(B1, B1 + K)); // R{A} = X·V₁ + c₁
       for (let i = 0; i < m * K; i++) rS[i] = D1[i]! * rA[i]!;
-      for (let r = 0; r < m; r++) rdO.set(c2, r * C);
-      byC.spmm(rSx, first(m), transposed(theta, W2), rdO, C); // R{O} = R{S}·W₂ᵀ + S·V₂ᵀ + c₂
+      byC.spmm(rSx, first(m), transposed(theta, W2), rdO, C, v.subarray(B2, B2 + C)); // R{O} = R{S}·W₂ᵀ + S·V₂ᵀ + c₂
       byC.spmm(train.Sx, first(m), transposed(v, W2), rdO, C);
       out.fill(0);
       for (let r = 0; r < m; r++) {
@@ -194,8 +187,7 @@ export function createMlp(shape: MlpShape, maxRows: number, kernelsFor: KernelFa
       const outW2 = out.subarray(W2, B2);
       byK.spmmT(rdOx, first(m), S, outW2, K); // R{∇W₂} = R{δO}ᵀ·S + δOᵀ·R{S}
       byK.spmmT(dOx, first(m), rS, outW2, K);
-      rdS.fill(0, 0, m * K);
-      byK.spmm(rdOx, first(m), theta.subarray(W2, B2), rdS, K); // R{δS} = R{δO}·W₂ + δO·V₂
+      byK.spmm(rdOx, first(m), theta.subarray(W2, B2), rdS, K, zerosK); // R{δS} = R{δO}·W₂ + δO·V₂
       byK.spmm(dOx, first(m), v.subarray(W2, B2), rdS, K);
       for (let r = 0; r < m; r++)
         for (let j = 0, i = r * K; j < K; j++, i++) {

@@ -66,7 +66,7 @@ describe('kernels', () => {
   const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
   // small tiles and blocks so that several tiles, scalar tails and blocks all occur
-  const factories = { small: wasmKernelFactory({ tileVectors: 2, blockBytes: 64 }), default: wasmKernelFactory() };
+  const factories = { small: wasmKernelFactory({ tileVectors: 2, groups: 2, blockBytes: 64 }), default: wasmKernelFactory() };
   it.each(PRECISIONS.flatMap((p) => [1, 3, 4, 10, 37].flatMap((K) => (['small', 'default'] as const).map((f) => [p, K, f] as const))))(
     '%s, rows of %d, %s tiles: WebAssembly equals JavaScript bitwise and the dense product closely',
     (precision, K, tiles) => {
@@ -82,6 +82,17 @@ describe('kernels', () => {
         js.spmm(x, sel, W, a, K);
         wasm.spmm(x, sel, W, b, K);
         expect(bits(b)).toEqual(bits(a));
+        // with a starting row: out's old contents (NaN here) are not read
+        const init = randomArray(K), c = new Float64Array(sel.length * K).fill(NaN), d = c.slice();
+        js.spmm(x, sel, W, c, K, init);
+        wasm.spmm(x, sel, W, d, K, init);
+        expect(bits(d)).toEqual(bits(c));
+        for (let r = 0; r < sel.length; r++)
+          for (let j = 0; j < K; j++) {
+            let s = init[j]!;
+            for (let col = 0; col < x.cols; col++) s += X[sel[r]! * x.cols + col]! * W[col * K + j]!;
+            expect(Math.abs(c[r * K + j]! - s)).toBeLessThan(tol * (1 + Math.abs(s)) * 10);
+          }
         const g1 = G0.slice(), g2 = G0.slice();
         js.spmmT(x, sel, D, g1, K);
         wasm.spmmT(x, sel, D, g2, K);
