@@ -25,8 +25,6 @@ import { isVolatile, jsKernelFactory, type KernelFactory, type Kernels, type Pre
  * 6 on V8 hoists the tile's loads above the arithmetic and spills accumulators to the stack.
  */
 const TILE_VECTORS = 4;
-/** Tile groups: W₁'s columns in quarters (100 KB each for 784-128 in f32). */
-const GROUPS = 4;
 
 /**
  * Bytes of one (index, value) entry: the byte offset of the src row it scales (an i32, the
@@ -35,22 +33,15 @@ const GROUPS = 4;
 const entryBytes = (precision: Precision) => (precision === 'f32' ? 8 : 16);
 const VALUE_AT: Record<Precision, number> = { f32: 4, f64: 8 };
 
-/**
- * accumulate(n, outRow, start, end, entries, src, dst, listBlock) for rows of K numbers.
- * The lists go in blocks of `listBlock`, and within a block the tiles go in `groups`
- * groups, each over all lists of the block: the block's entries and one group's columns
- * of src are then what the loops keep reading, small enough to stay in L2 (all columns
- * of W₁ at once, 400 KB for 784-128 in f32, do not). The terms of each output entry still
- * come in list order.
- */
-function accumulate(K: number, precision: Precision, tileVectors: number, groups: number): Func {
+/** accumulate(n, outRow, start, end, entries, src, dst, init) for rows of K numbers. */
+function accumulate(K: number, precision: Precision, tileVectors: number): Func {
   const single = precision === 'f32', es = single ? 4 : 8, lanes = 16 / es, rowBytes = K * es;
   const EB = entryBytes(precision), VA = VALUE_AT[precision];
-  const [n, outRow, start, end, entries, src, dst, listBlock, init] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [l, p, pe, pd, ps, lb, le, as, a] = [9, 10, 11, 12, 13, 14, 15, 16, 17];
+  const [n, outRow, start, end, entries, src, dst, init] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [l, p, pe, pd, ps, as, a] = [8, 9, 10, 11, 12, 13, 14];
   const vectors = Math.floor(K / lanes), scalars = K % lanes;
   const tiles = Math.max(1, Math.ceil(vectors / tileVectors));
-  const accBase = 18, scalarBase = accBase + tileVectors;
+  const accBase = 15, scalarBase = accBase + tileVectors;
   const get = I.localGet, set = I.localSet;
   const scalarLoad = (off: number) => (single ? I.f32Load(off) : I.f64Load(off));
   const scalarStore = (off: number) => (single ? I.f32Store(off) : I.f64Store(off));
@@ -89,33 +80,22 @@ function accumulate(K: number, precision: Precision, tileVectors: number, groups
     ];
   };
 
-  const groupCount = Math.min(groups, tiles);
-  const group = (g: number): Ins[] => [
-    get(lb), set(l),
+  const body: Ins[] = [
+    I.i32Const(0), set(l),
     I.block(), I.loop(),
-    get(l), get(le), I.i32GeU(), I.brIf(1),
+    get(l), get(n), I.i32GeU(), I.brIf(1),
     get(outRow), get(l), I.i32Const(2), I.i32Shl(), I.i32Add(), I.i32Load(), I.i32Const(rowBytes), I.i32Mul(), get(dst), I.i32Add(), set(pd),
     ...listBound(end), set(pe),
-    ...Array.from({ length: tiles }, (_, t) => t).filter((t) => Math.floor((t * groupCount) / tiles) === g).flatMap(tileCode),
+    ...Array.from({ length: tiles }, (_, t) => tileCode(t)).flat(),
     get(l), I.i32Const(1), I.i32Add(), set(l),
-    I.br(0), I.end(), I.end(),
-  ];
-  const body: Ins[] = [
-    I.i32Const(0), set(lb),
-    I.block(), I.loop(),
-    get(lb), get(n), I.i32GeU(), I.brIf(1),
-    // le = min(lb + listBlock, n)
-    get(lb), get(listBlock), I.i32Add(), get(n), get(lb), get(listBlock), I.i32Add(), get(n), I.i32LtU(), I.select(), set(le),
-    ...Array.from({ length: groupCount }, (_, g) => group(g)).flat(),
-    get(le), set(lb),
     I.br(0), I.end(), I.end(),
   ];
   const scalarType = single ? 'f32' : 'f64';
   return {
     name: 'accumulate',
-    type: { params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: [] },
+    type: { params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: [] },
     locals: [
-      'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', scalarType, 'v128',
+      'i32', 'i32', 'i32', 'i32', 'i32', scalarType, 'v128',
       ...Array<'v128'>(tileVectors).fill('v128'), ...Array<'f32' | 'f64'>(scalars).fill(scalarType),
     ],
     body,
@@ -152,13 +132,11 @@ function interleave(precision: Precision): Func {
 export interface KernelOptions {
   /** Vectors per tile. */
   readonly tileVectors?: number;
-  /** Tile groups (accumulate). */
-  readonly groups?: number;
-  /** Bytes of D rows per block of spmmT's transpose, and of entries per block of lists. */
+  /** Bytes of D rows per block of spmmT's transpose. */
   readonly blockBytes?: number;
 }
 
-type AccumulateFn = (n: number, outRow: number, start: number, end: number, entries: number, src: number, dst: number, listBlock: number, init: number) => void;
+type AccumulateFn = (n: number, outRow: number, start: number, end: number, entries: number, src: number, dst: number, init: number) => void;
 
 const PAGE = 65536;
 const align16 = (n: number) => (n + 15) & ~15;
@@ -219,7 +197,7 @@ const sameRows = (a: Int32Array, b: Int32Array) => a.length === b.length && a.ev
 /** WebAssembly SIMD kernels for rows of K numbers; undefined when WebAssembly is missing. */
 export function wasmKernels(K: number, precision: Precision, options: KernelOptions = {}): Kernels | undefined {
   if (typeof WebAssembly === 'undefined') return undefined;
-  const bytes = encodeModule({ imports: [], funcs: [accumulate(K, precision, options.tileVectors ?? TILE_VECTORS, options.groups ?? GROUPS), interleave(precision)] });
+  const bytes = encodeModule({ imports: [], funcs: [accumulate(K, precision, options.tileVectors ?? TILE_VECTORS), interleave(precision)] });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {});
   const memory = instance.exports['memory'] as WebAssembly.Memory;
   const run = instance.exports['accumulate'] as AccumulateFn;
@@ -227,8 +205,7 @@ export function wasmKernels(K: number, precision: Precision, options: KernelOpti
   const Float = precision === 'f32' ? Float32Array : Float64Array, es = Float.BYTES_PER_ELEMENT;
   const EB = entryBytes(precision), rowBytes = K * es;
   // rows of D per block of spmmT: about 128 KiB of them, within a core's L2 cache
-  const blockBytes = options.blockBytes ?? 131072;
-  const block = Math.max(16, Math.floor(blockBytes / rowBytes));
+  const block = Math.max(16, Math.floor((options.blockBytes ?? 131072) / rowBytes));
   let top = 16; // bump allocator: data stay, scratch starts at `top` on each call
   const reserve = (n: number) => {
     const at = top;
@@ -300,12 +277,7 @@ export function wasmKernels(K: number, precision: Precision, options: KernelOpti
     const outRowAt = scratch(lists.outRow), startAt = scratch(lists.start), endAt = scratch(lists.end);
     const srcAt = scratch(src), initAt = init ? scratch(init) : 0;
     const dstAt = init ? reserve(dst.length * es) : scratch(dst); // with init, dst is only written
-    // lists per block: about blockBytes/2 of entries
-    let entryCount = 0;
-    for (let i = 0; i < lists.end.length; i++) entryCount += lists.end[i]! - lists.start[i]!;
-    const perList = Math.max(1, entryCount / Math.max(1, lists.outRow.length));
-    const listBlock = Math.max(1, Math.floor(blockBytes / 2 / (perList * EB)));
-    run(lists.outRow.length, outRowAt, startAt, endAt, entries, srcAt, dstAt, listBlock, initAt);
+    run(lists.outRow.length, outRowAt, startAt, endAt, entries, srcAt, dstAt, initAt);
     dst.set(new Float(memory.buffer, dstAt, dst.length));
     top = base; // the scratch is free again (the memory keeps its size)
   };

@@ -66,7 +66,7 @@ describe('kernels', () => {
   const bits = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
   // small tiles and blocks so that several tiles, scalar tails and blocks all occur
-  const factories = { small: wasmKernelFactory({ tileVectors: 2, groups: 2, blockBytes: 64 }), default: wasmKernelFactory() };
+  const factories = { small: wasmKernelFactory({ tileVectors: 2, blockBytes: 64 }), default: wasmKernelFactory() };
   it.each(PRECISIONS.flatMap((p) => [1, 3, 4, 10, 37].flatMap((K) => (['small', 'default'] as const).map((f) => [p, K, f] as const))))(
     '%s, rows of %d, %s tiles: WebAssembly equals JavaScript bitwise and the dense product closely',
     (precision, K, tiles) => {
