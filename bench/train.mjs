@@ -2,7 +2,8 @@
 // forward/backward through the WebAssembly SIMD kernels, then the generated AdamW `step`)
 // against a hand-written loop in the same process: a dense forward/backward over
 // Float64Array written the natural way, then the hand-written fused AdamW loop. Also the
-// same training code with the JavaScript kernels. Interleaved rounds, medians.
+// same training code with the JavaScript kernels, and with double-precision products
+// (f64x2) beside the default single precision (f32x4). Interleaved rounds, medians.
 // Data: the first IMAGES Fashion-MNIST training images (28×28, or 14×14 with DOWNSAMPLE=2).
 import { readFileSync } from 'node:fs';
 import { loadOptimizer } from '../dist/numeric/compile.js';

@@ -21,8 +21,9 @@ import type { SparseRows } from './data.js';
 import { isVolatile, jsKernelFactory, type KernelFactory, type Kernels, type Precision } from './kernels.js';
 
 /**
- * Vectors per tile. Measured on the full-size step (x86-64, V8): 4 and 5 are fastest; from
- * 6 on V8 hoists the tile's loads above the arithmetic and spills accumulators to the stack.
+ * Vectors per tile. Measured on the full-size products (x86-64, V8): 4 to 7 alike within
+ * noise; from 8 on V8 hoists the tile's loads above the arithmetic and spills accumulators
+ * to the stack (16 vector registers), and the loop gets slower.
  */
 const TILE_VECTORS = 4;
 
