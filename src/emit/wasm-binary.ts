@@ -66,7 +66,6 @@ export const I = {
   select: () => op('select', 0x1b),
   i32Const: (x: number) => op(`i32.const ${x}`, 0x41, ...sleb(x)),
   i32Add: () => op('i32.add', 0x6a),
-  i32Sub: () => op('i32.sub', 0x6b),
   i32And: () => op('i32.and', 0x71),
   i32Shl: () => op('i32.shl', 0x74),
   i32GeU: () => op('i32.ge_u', 0x4f),

@@ -5,7 +5,7 @@
  *   A = X·W₁ + b₁,  S = σ(A),  O = S·W₂ᵀ + b₂,  P = softmax(O),  L = mean −log P[y]
  *   θ = [W₁ (p×k, row-major: one row per input), b₁ (k), W₂ (c×k, row-major: one row per class), b₂ (c)]
  *
- * The layouts make every product an axpy over contiguous rows (kernels.ts): the sparse
+ * The layouts make every product a sum of scaled contiguous rows (kernels.ts): the sparse
  * images against W₁, and the dense output layer through the same kernels (denseRows).
  * The Hessian-vector product is Pearlmutter's R-operator pushed through the reverse pass,
  * as in src/numeric/problems/mlp.ts but batched; it reuses the activations of the last
