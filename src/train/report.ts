@@ -202,7 +202,7 @@ export async function writeReport(sweep: SweepConfig, outcomes: readonly JobOutc
   const md = [
     `# Experiments: ${sweep.name}`,
     '',
-    `<!-- Written by \`${info.command}\`: the tables and plots are generated; the discussion comes from ${sweep.notes ? `\`${sweep.notes}\`` : 'no notes file'}. -->`,
+    `<!-- Written by \`${info.command}\`: the tables and plots are generated${sweep.notes ? `; the discussion comes from \`${sweep.notes}\`` : ''}. -->`,
     '',
     '## Reproduce',
     '',
