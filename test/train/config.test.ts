@@ -15,7 +15,7 @@ describe('training config', () => {
     const c = parseTrainConfig(minimal, 'c.json');
     expect(c).toMatchObject({
       data: { dir: DEFAULT_DATA_DIR, train: 10000, test: 10000, downsample: 1 },
-      model: { hidden: 128, activation: 'tanh' }, batchSize: null, seed: 1, logEvery: 10, checkpointEvery: 100,
+      model: { hidden: 128, activation: 'tanh', precision: 'f32' }, batchSize: null, seed: 1, logEvery: 10, checkpointEvery: 100,
       cancelMemoryTerm: false, out: 'runs/r',
     });
   });
@@ -24,6 +24,7 @@ describe('training config', () => {
     [{ ...minimal, optimizer: { rule: 'x', h: 0 } }, "c.json: key 'optimizer.h' must be a positive number, got 0"],
     [{ ...minimal, optimizer: { rule: 'x', h: 1, hyper: { beta2: '0.9' } } }, "c.json: key 'optimizer.hyper.beta2' must be a finite number, got \"0.9\""],
     [{ ...minimal, model: { activation: 'relu' } }, "c.json: key 'model.activation' must be one of tanh, softplus, got \"relu\""],
+    [{ ...minimal, model: { precision: 'f16' } }, "c.json: key 'model.precision' must be one of f32, f64, got \"f16\""],
     [{ ...minimal, data: { trian: 5 } }, "c.json: unknown key 'data.trian' (known here: dir, train, test, downsample)"],
     [{ ...minimal, batchSize: 0 }, "c.json: key 'batchSize' must be a positive integer or null (full batch), got 0"],
     [{ ...minimal, name: 'a/b' }, "c.json: key 'name' must use only letters"],
