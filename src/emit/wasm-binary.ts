@@ -71,7 +71,7 @@ export const I = {
   i32GeU: () => op('i32.ge_u', 0x4f),
   i32LtU: () => op('i32.lt_u', 0x49),
   i32Mul: () => op('i32.mul', 0x6c),
-  i32Load: (offset = 0) => op(`i32.load${offsetText(offset)} align=4`, 0x28, 2, ...uleb(offset)),
+  i32Load: () => op('i32.load align=4', 0x28, 2, 0),
   f64Const: (x: number) => op(`f64.const ${f64Text(x)}`, 0x44, ...f64Bytes(x)),
   f64Load: (offset = 0) => op(`f64.load${offsetText(offset)} align=8`, 0x2b, 3, ...uleb(offset)),
   f64Store: (offset = 0) => op(`f64.store${offsetText(offset)} align=8`, 0x39, 3, ...uleb(offset)),

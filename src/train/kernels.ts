@@ -51,32 +51,32 @@ function jsKernels(precision: Precision): Kernels {
   const roundRange = (a: Float64Array, n: number) => {
     if (single) for (let i = 0; i < n; i++) a[i] = Math.fround(a[i]!);
   };
+  /**
+   * Over the non-zeros a = X[rows[r], k]: dst[t, :] += a·src[u, :], with (t, u) = (r, k)
+   * (spmm: src = W, dst = out) or (k, r) (spmmT: src = D, dst = G); terms in order of r, k.
+   */
+  const addScaledRows = (x: SparseRows, rows: Int32Array, src: Float64Array | Float32Array, dst: Float64Array, K: number, transposed: boolean) => {
+    const { rowPtr, colIdx, values } = x;
+    for (let r = 0; r < rows.length; r++) {
+      const s = rows[r]!, end = rowPtr[s + 1]!;
+      for (let k = rowPtr[s]!; k < end; k++) {
+        const a = single ? Math.fround(values[k]!) : values[k]!;
+        const t = (transposed ? colIdx[k]! : r) * K, u = (transposed ? r : colIdx[k]!) * K;
+        if (single) for (let j = 0; j < K; j++) dst[t + j] = Math.fround(dst[t + j]! + Math.fround(a * src[u + j]!));
+        else for (let j = 0; j < K; j++) dst[t + j] += a * src[u + j]!;
+      }
+    }
+  };
   return {
     name: `js-${precision}`,
     spmm(x, rows, W, out, K, init) {
-      const { rowPtr, colIdx, values } = x, w = operand(W);
       if (init) for (let r = 0; r < rows.length; r++) out.set(init.subarray(0, K), r * K);
       roundRange(out, rows.length * K);
-      for (let r = 0; r < rows.length; r++) {
-        const s = rows[r]!, o = r * K, end = rowPtr[s + 1]!;
-        for (let k = rowPtr[s]!; k < end; k++) {
-          const a = single ? Math.fround(values[k]!) : values[k]!, at = colIdx[k]! * K;
-          if (single) for (let j = 0; j < K; j++) out[o + j] = Math.fround(out[o + j]! + Math.fround(a * w[at + j]!));
-          else for (let j = 0; j < K; j++) out[o + j] += a * w[at + j]!;
-        }
-      }
+      addScaledRows(x, rows, operand(W), out, K, false);
     },
     spmmT(x, rows, D, G, K) {
-      const { rowPtr, colIdx, values } = x, d = operand(D);
       roundRange(G, x.cols * K);
-      for (let r = 0; r < rows.length; r++) {
-        const s = rows[r]!, o = r * K, end = rowPtr[s + 1]!;
-        for (let k = rowPtr[s]!; k < end; k++) {
-          const a = single ? Math.fround(values[k]!) : values[k]!, at = colIdx[k]! * K;
-          if (single) for (let j = 0; j < K; j++) G[at + j] = Math.fround(G[at + j]! + Math.fround(a * d[o + j]!));
-          else for (let j = 0; j < K; j++) G[at + j] += a * d[o + j]!;
-        }
-      }
+      addScaledRows(x, rows, operand(D), G, K, true);
     },
   };
 }

@@ -215,15 +215,6 @@ export function wasmKernels(K: number, precision: Precision, options: KernelOpti
     if (need > 0) memory.grow(need);
     return at;
   };
-  /** The first n entries of (idx, values) written at `at`. */
-  const writeEntries = (at: number, idx: Int32Array, values: Float64Array, n: number) => {
-    const offsets = new Int32Array(memory.buffer, at, (n * EB) / 4), vals = new Float(memory.buffer, at, (n * EB) / es);
-    const step = EB / 4, vstep = EB / es, v0 = VALUE_AT[precision] / es;
-    for (let i = 0; i < n; i++) {
-      offsets[i * step] = idx[i]! * rowBytes;
-      vals[i * vstep + v0] = values[i]!;
-    }
-  };
   const scratch = (a: Int32Array | Float64Array) => {
     const at = reserve(a.length * (a instanceof Int32Array ? 4 : es));
     if (a instanceof Int32Array) new Int32Array(memory.buffer, at, a.length).set(a);
@@ -235,6 +226,12 @@ export function wasmKernels(K: number, precision: Precision, options: KernelOpti
     const base = top;
     interleaveValues(values.length, scratch(values), at);
     top = base;
+  };
+  /** The first n entries of (idx, values) written at `at`. */
+  const writeEntries = (at: number, idx: Int32Array, values: Float64Array, n: number) => {
+    const offsets = new Int32Array(memory.buffer, at, (n * EB) / 4), step = EB / 4;
+    for (let i = 0; i < n; i++) offsets[i * step] = idx[i]! * rowBytes;
+    refreshValues(at, values.subarray(0, n));
   };
 
   // CSR entries of each matrix, placed once (a volatile matrix's values again on each call)
