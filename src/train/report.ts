@@ -117,13 +117,13 @@ function curveRows(groups: readonly Group[], keys: readonly (keyof LogLine)[], l
   return rows;
 }
 
-export function curvesSpec(groups: readonly Group[]): TopLevelSpec {
-  const labels = { testAccuracy: 'test accuracy', trainLoss: 'train loss' };
+/** Lines over training, one facet row per quantity, each with its own y scale. */
+function facetedLines(title: string, rows: ReturnType<typeof curveRows>, yScale: Record<string, unknown>, sort?: string[]): TopLevelSpec {
   return {
     $schema: SCHEMA,
-    title: 'Over training (mean over seeds)',
-    data: { values: curveRows(groups, ['testAccuracy', 'trainLoss'], labels) },
-    facet: { row: { field: 'quantity', type: 'nominal', title: null, sort: Object.values(labels) } },
+    title,
+    data: { values: rows },
+    facet: { row: { field: 'quantity', type: 'nominal', title: null, ...(sort ? { sort } : {}) } },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 480,
@@ -131,33 +131,22 @@ export function curvesSpec(groups: readonly Group[]): TopLevelSpec {
       mark: { type: 'line' },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step' },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        y: { field: 'value', type: 'quantitative', title: null, scale: yScale },
         color: { field: 'series', type: 'nominal', title: 'runs', legend: { labelLimit: 320 } },
       },
     },
   } as unknown as TopLevelSpec;
 }
 
+export function curvesSpec(groups: readonly Group[]): TopLevelSpec {
+  const labels = { testAccuracy: 'test accuracy', trainLoss: 'train loss' };
+  return facetedLines('Over training (mean over seeds)', curveRows(groups, ['testAccuracy', 'trainLoss'], labels), { zero: false }, Object.values(labels));
+}
+
 export function phiSpec(groups: readonly Group[]): TopLevelSpec | undefined {
   const rows = curveRows(groups, ['phi', 'hMOverF'], { phi: 'Φ (derived penalty)', hMOverF: '‖hM‖/‖F‖' }).filter((r) => r.value > 0);
   if (rows.length === 0) return undefined;
-  return {
-    $schema: SCHEMA,
-    title: 'The derived penalty Φ and the size of the memory term over training (mean over seeds; log scale)',
-    data: { values: rows },
-    facet: { row: { field: 'quantity', type: 'nominal', title: null } },
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 480,
-      height: 220,
-      mark: { type: 'line' },
-      encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'step' },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { type: 'log' } },
-        color: { field: 'series', type: 'nominal', title: 'runs', legend: { labelLimit: 320 } },
-      },
-    },
-  } as unknown as TopLevelSpec;
+  return facetedLines('The derived penalty Φ and the size of the memory term over training (mean over seeds; log scale)', rows, { type: 'log' });
 }
 
 export interface ReportInfo {
