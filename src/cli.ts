@@ -30,6 +30,7 @@ import { emitMatrixTs, emitTs } from './emit/ts.js';
 import { emitWasm, emitWat } from './emit/wasm.js';
 import { emitWgsl, wgslKernels } from './emit/wgsl.js';
 import { loadOptimizer } from './numeric/compile.js';
+import { loadVerifiedOptimizer, verifyModule } from './numeric/verify-module.js';
 import { FINITE_SUM_PROBLEMS, PROBLEMS, problemNames } from './numeric/problems/index.js';
 import { deriveBatches } from './derive/batches.js';
 import { buildBatchDocument, emitBatchJson } from './emit/batch-document.js';
@@ -128,7 +129,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 // ---- arguments -------------------------------------------------------------------------
 
-interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; batches?: number; output?: string }
+interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; verify: boolean; batches?: number; output?: string }
 interface BuildArgs { kind: 'build'; rules: string; out: string; check: boolean }
 interface CodegenArgs { kind: 'codegen'; rule: string; target: Target; output?: string }
 interface ValidateArgs {
@@ -175,6 +176,7 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
           describe: 'parameter to send to 0 after deriving (repeatable, or a comma list: eps,lambda)',
         })
         .option('exact-n', { type: 'boolean', default: false, describe: 'exact finite-n result instead of the asymptotic one' })
+        .option('verify', { type: 'boolean', default: true, describe: 'compare the result with the independent oracle before printing it (--no-verify skips that, for speed only)' })
         .option('batches', { type: 'number', requiresArg: true, describe: 'mini-batches: the pathwise M for m batches per epoch and its expectation under random reshuffling' })
         .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write to FILE instead of stdout' })
         .example('memloss derive rules/adamw.rule', 'M for AdamW, as text')
@@ -263,6 +265,7 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
       format: a['format'] as Format,
       limits: (a['limit'] as string[] | undefined) ?? [],
       regime: a['exact-n'] ? 'exact-n' : 'asymptotic',
+      verify: a['verify'] !== false,
       output: a['output'] as string | undefined,
     };
   }
@@ -385,7 +388,7 @@ function deriveCommand(args: DeriveArgs): number {
     return EXIT.ok;
   }
   if (args.batches !== undefined) return deriveBatchesCommand(args, rule, args.batches);
-  const text = withFinalNewline(EMITTERS[args.format](derive(rule, { limits: args.limits, exactN: args.regime === 'exact-n' }), args.regime));
+  const text = withFinalNewline(EMITTERS[args.format](derive(rule, { limits: args.limits, exactN: args.regime === 'exact-n', verify: args.verify }), args.regime));
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
   return EXIT.ok;
@@ -460,6 +463,7 @@ function buildCommand(args: BuildArgs): number {
       }
       // exact-n too: the generated module's direction and correction with n need it
       const d = derive(rule, { exactN: true });
+      verifyModule(rule, d, loadOptimizer(rule, d)); // the module's code, before it is written
       for (const [target, emit] of BUILD_FILES) expected.set(`${name}/${target}`, withFinalNewline(emit(d, 'asymptotic')));
       expected.set(`${name}/${name}.ts`, emitTs(rule, d));
       out(`${name}: ${Math.round(performance.now() - t0)} ms\n`);
@@ -510,7 +514,13 @@ function codegenCommand(args: CodegenArgs): number {
   const rule = parseRuleFile(readText(args.rule), args.rule);
   if (isMatrixRule(rule) && args.target !== 'ts')
     throw new CliError(`--target ${args.target} is not available for matrix rules (${rule.name}); use --target ts (a TypeScript module, docs/generated-code.md)`);
-  const text = isMatrixRule(rule) ? emitMatrixTs(deriveMatrix(rule)) : CODE_TARGETS[args.target](rule, derive(rule, { exactN: true }));
+  let text: string;
+  if (isMatrixRule(rule)) text = emitMatrixTs(deriveMatrix(rule));
+  else {
+    const d = derive(rule, { exactN: true });
+    verifyModule(rule, d, loadOptimizer(rule, d)); // the module's code, before it is written
+    text = CODE_TARGETS[args.target](rule, d);
+  }
   if (args.output !== undefined) writeText(args.output, text);
   else out(text);
   return EXIT.ok;
@@ -539,7 +549,7 @@ function validationSetup(rule: Rule | MatrixRule, args: ValidateArgs) {
   if (!d.exactN || 'unavailable' in d.exactN)
     throw new CliError(`validate needs the exact finite-n form of ${rule.name}, and it has none: ${d.exactN ? d.exactN.unavailable : 'not derived'}`);
   const params = validationParams(rule, d, args.hs, args.set);
-  return { module: loadOptimizer(rule, d), params, facts: ruleFacts(rule, d, hyperOf(params)), notes: d.notes };
+  return { module: loadVerifiedOptimizer(rule, d), params, facts: ruleFacts(rule, d, hyperOf(params)), notes: d.notes };
 }
 
 const hyperOf = (params: readonly ParamChoice[]) => Object.fromEntries(params.map((p) => [p.name, p.value]));

@@ -7,6 +7,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(ε + √(ε/(1 − β₂)))
 //   M(θ) ∋ β₁/((1 − β₁)·(ε + √(ε/(1 − β₂)))²) · H·(g)
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "eps": number; };
 export interface State { n: number; readonly arrays: { readonly "m": Float64Array; readonly "s": Float64Array; } }
@@ -51,7 +52,9 @@ function directionAsymptotic(theta: Float64Array, grad: Float64Array, out: Float
   const p_beta2 = p["beta2"]!;
   const p_eps = p["eps"]!;
   void n;
-  const c0 = 1 / (p_eps + Math.sqrt(p_eps / (1 - p_beta2)));
+  const [c0] = precise([
+    (A, x) => A.inv(A.add(x[1], A.pow(A.mul(x[1], A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0])))), A.mul(A.num(1), A.inv(A.num(2)))))),
+  ], [p_beta2, p_eps], [true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
@@ -80,7 +83,9 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = p_beta1 / ((1 - p_beta1) * Math.pow(p_eps + Math.sqrt(p_eps / (1 - p_beta2)), 2));
+    const [w0_c0] = precise([
+      (A, x) => A.mul(x[0], A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))), A.pow(A.add(x[2], A.pow(A.mul(x[2], A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1])))), A.mul(A.num(1), A.inv(A.num(2))))), A.num(-2))),
+    ], [p_beta1, p_beta2, p_eps], [true, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -97,23 +102,18 @@ function directionExact(theta: Float64Array, grad: Float64Array, out: Float64Arr
   const p_beta2 = p["beta2"]!;
   const p_eps = p["eps"]!;
   void n;
-  const c0 = 1 / (1 - p_beta2);
-  const c1 = Math.pow(p_beta2, 1 + n);
-  const c2 = 1 / (1 - c1);
-  const c3 = p_beta1 * p_beta1;
-  const c4 = 1 / (p_beta2 - c3);
-  const c5 = Math.pow(p_beta2, 2 + n);
-  const c7 = Math.pow(p_beta1, 4 + 2 * n);
-  const c8 = p_beta2 * p_beta2;
-  const c10 = c3 * c1 * p_eps;
-  const c11 = Math.pow(p_beta2, 3 + n);
-  const c12 = p_beta2 * p_eps;
+  const [c0, c1, c2, c3, c4] = precise([
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))),
+    (A, x) => A.inv(A.add(x[1], A.mul(A.num(-1), A.pow(x[0], A.num(2))))),
+    (A, x) => A.add(A.mul(A.num(-2), A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(2), x[3]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3])))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), A.pow(x[1], A.num(2))), A.mul(A.num(2), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), x[1]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(1), x[3]))), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(3), x[3])))),
+    (A, x) => A.mul(A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))), A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))), A.inv(A.add(x[1], A.mul(A.num(-1), A.pow(x[0], A.num(2))))), A.add(A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[2]), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(2), x[3])), x[2]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(1), x[3])), x[2]), A.mul(x[1], x[2]))),
+  ], [p_beta1, p_beta2, p_eps, n], [true, true, true, false]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
-    const t0 = g * g;
-    out[i] = g / (p_eps + Math.sqrt(c0 * c2 * c4 * (-2 * c3 * c5 * t0 - c3 * p_eps - c7 * c8 * t0 - c7 * t0 - c5 * p_eps + 2 * c7 * p_beta2 * t0 + c10 + c3 * c1 * t0 + c3 * c11 * t0 + c12)));
+    out[i] = g / (p_eps + Math.sqrt((g * g) * c0 * c1 * c2 * c3 + c4));
   }
   return out;
 }
@@ -125,7 +125,7 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   const p_eps = p["eps"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: g²·(β₁^(n + 4) − β₁^(n + 3) − β₁^(n + 4)·β₂ + β₁^(n + 3)·β₂)/(√((2·β₁^(2·n + 4)·β₂·g² − 2·β₁²·β₂^(n + 2)·g² − β₁²·ε − β₁^(2·n + 4)·β₂²·g² − β₁^(2·n + 4)·g² − β₂^(n + 2)·ε + β₁²·β₂^(n + 1)·ε + β₁²·β₂^(n + 1)·g² + β₁²·β₂^(n + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)))·(1 − β₂^(n + 1))·(β₂ − β₁²)·(ε + √((2·β₁^(2·n + 4)·β₂·g² − 2·β₁²·β₂^(n + 2)·g² − β₁²·ε − β₁^(2·n + 4)·β₂²·g² − β₁^(2·n + 4)·g² − β₂^(n + 2)·ε + β₁²·β₂^(n + 1)·ε + β₁²·β₂^(n + 1)·g² + β₁²·β₂^(n + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))²) + (1 − β₁)/((1 − β₁^(n + 1))·(ε + √((2·β₁^(2·n + 4)·β₂·g² − 2·β₁²·β₂^(n + 2)·g² − β₁²·ε − β₁^(2·n + 4)·β₂²·g² − β₁^(2·n + 4)·g² − β₂^(n + 2)·ε + β₁²·β₂^(n + 1)·ε + β₁²·β₂^(n + 1)·g² + β₁²·β₂^(n + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))) · H·(Σ[s=0..n − 1] g·(β₁^(n − s) − β₁^(n + 1))/((1 − β₁)·(ε + √((2·β₁^(2·s + 4)·β₂·g² − 2·β₁²·β₂^(s + 2)·g² − β₁²·ε − β₁^(2·s + 4)·β₂²·g² − β₁^(2·s + 4)·g² − β₂^(s + 2)·ε + β₁²·β₂^(s + 1)·ε + β₁²·β₂^(s + 1)·g² + β₁²·β₂^(s + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(s + 1))·(β₂ − β₁²))))))
+  // term 1: g²·(β₁^(n + 4) − β₁^(n + 3) − β₁^(n + 4)·β₂ + β₁^(n + 3)·β₂)/((1 − β₂^(n + 1))·(β₂ − β₁²)·(ε + √(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))²·√(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)))) + (1 − β₁)/((1 − β₁^(n + 1))·(ε + √(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))) · H·(Σ[s=0..n − 1] g·(β₁^(n − s) − β₁^(n + 1))/((1 − β₁)·(ε + √((2·β₁^(2·s + 4)·β₂·g² − 2·β₁²·β₂^(s + 2)·g² − β₁²·ε − β₁^(2·s + 4)·β₂²·g² − β₁^(2·s + 4)·g² − β₂^(s + 2)·ε + β₁²·β₂^(s + 1)·ε + β₁²·β₂^(s + 1)·g² + β₁²·β₂^(s + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(s + 1))·(β₂ − β₁²))))))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -137,31 +137,27 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = 1 / (1 - p_beta2);
-    const w0_c1 = Math.pow(p_beta2, 1 + n);
-    const w0_c2 = 1 / (1 - w0_c1);
-    const w0_c3 = p_beta1 * p_beta1;
-    const w0_c4 = 1 / (p_beta2 - w0_c3);
-    const w0_c5 = Math.pow(p_beta2, 2 + n);
-    const w0_c7 = Math.pow(p_beta1, 4 + 2 * n);
-    const w0_c8 = p_beta2 * p_beta2;
-    const w0_c10 = w0_c3 * w0_c1 * p_eps;
-    const w0_c11 = Math.pow(p_beta2, 3 + n);
-    const w0_c12 = p_beta2 * p_eps;
-    const w0_c13 = Math.pow(p_beta1, 4 + n) - Math.pow(p_beta1, 3 + n) - Math.pow(p_beta1, 4 + n) * p_beta2 + Math.pow(p_beta1, 3 + n) * p_beta2;
-    const w0_c14 = 1 - p_beta1;
-    const w0_c15 = 1 / (1 - Math.pow(p_beta1, 1 + n));
+    const [w0_c0, w0_c1, w0_c2, w0_c3, w0_c4, w0_c5, w0_c6, w0_c7] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))),
+      (A, x) => A.add(A.pow(x[0], A.add(A.num(4), x[3])), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(3), x[3]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), x[3])), x[1]), A.mul(A.pow(x[0], A.add(A.num(3), x[3])), x[1])),
+      (A, x) => A.inv(A.add(x[1], A.mul(A.num(-1), A.pow(x[0], A.num(2))))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+      (A, x) => A.add(A.mul(A.num(-2), A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(2), x[3]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3])))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), A.pow(x[1], A.num(2))), A.mul(A.num(2), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), x[1]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(1), x[3]))), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(3), x[3])))),
+      (A, x) => A.mul(A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))), A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))), A.inv(A.add(x[1], A.mul(A.num(-1), A.pow(x[0], A.num(2))))), A.add(A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[2]), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(2), x[3])), x[2]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(1), x[3])), x[2]), A.mul(x[1], x[2]))),
+      (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[0])),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3]))))),
+    ], [p_beta1, p_beta2, p_eps, n], [true, true, true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
       const w0_t0 = g * g;
-      const w0_t1 = w0_c0 * w0_c2 * w0_c4 * (-2 * w0_c3 * w0_c5 * w0_t0 - w0_c3 * p_eps - w0_c7 * w0_c8 * w0_t0 - w0_c7 * w0_t0 - w0_c5 * p_eps + 2 * w0_c7 * p_beta2 * w0_t0 + w0_c10 + w0_c3 * w0_c1 * w0_t0 + w0_c3 * w0_c11 * w0_t0 + w0_c12);
+      const w0_t1 = w0_t0 * w0_c3 * w0_c0 * w0_c2 * w0_c4 + w0_c5;
       const w0_t2 = p_eps + Math.sqrt(w0_t1);
-      out[i] += (w0_t0 * w0_c2 * w0_c13 * w0_c4 / (Math.sqrt(w0_t1) * (w0_t2 * w0_t2)) + w0_c14 * w0_c15 / w0_t2) * hv0[i]!;
+      out[i] += (w0_t0 * w0_c0 * w0_c1 * w0_c2 / ((w0_t2 * w0_t2) * Math.sqrt(w0_t1)) + w0_c6 * w0_c7 / w0_t2) * hv0[i]!;
     }
   }
-  // term 2: g²·(β₁³ − β₁²·β₂ − β₁³·β₂ + β₁²·β₂²)/(√((2·β₁^(2·n + 4)·β₂·g² − 2·β₁²·β₂^(n + 2)·g² − β₁²·ε − β₁^(2·n + 4)·β₂²·g² − β₁^(2·n + 4)·g² − β₂^(n + 2)·ε + β₁²·β₂^(n + 1)·ε + β₁²·β₂^(n + 1)·g² + β₁²·β₂^(n + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)))·(1 − β₂^(n + 1))·(β₂ − β₁²)·(ε + √((2·β₁^(2·n + 4)·β₂·g² − 2·β₁²·β₂^(n + 2)·g² − β₁²·ε − β₁^(2·n + 4)·β₂²·g² − β₁^(2·n + 4)·g² − β₂^(n + 2)·ε + β₁²·β₂^(n + 1)·ε + β₁²·β₂^(n + 1)·g² + β₁²·β₂^(n + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))²) · H·(Σ[s=0..n − 1] g·(β₂^(n + 1) − β₁^(s + 1)·β₂^(n − s))/((β₂ − β₁)·(ε + √((2·β₁^(2·s + 4)·β₂·g² − 2·β₁²·β₂^(s + 2)·g² − β₁²·ε − β₁^(2·s + 4)·β₂²·g² − β₁^(2·s + 4)·g² − β₂^(s + 2)·ε + β₁²·β₂^(s + 1)·ε + β₁²·β₂^(s + 1)·g² + β₁²·β₂^(s + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(s + 1))·(β₂ − β₁²))))))
+  // term 2: g²·(β₁³ − β₁²·β₂ − β₁³·β₂ + β₁²·β₂²)/((1 − β₂^(n + 1))·(β₂ − β₁²)·(ε + √(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))²·√(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)))) · H·(Σ[s=0..n − 1] g·(β₂^(n + 1) − β₁^(s + 1)·β₂^(n − s))/((β₂ − β₁)·(ε + √((2·β₁^(2·s + 4)·β₂·g² − 2·β₁²·β₂^(s + 2)·g² − β₁²·ε − β₁^(2·s + 4)·β₂²·g² − β₁^(2·s + 4)·g² − β₂^(s + 2)·ε + β₁²·β₂^(s + 1)·ε + β₁²·β₂^(s + 1)·g² + β₁²·β₂^(s + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(s + 1))·(β₂ − β₁²))))))
   const v1 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -173,25 +169,21 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv1 = hvp(v1);
   {
-    const w1_c0 = 1 / (1 - p_beta2);
-    const w1_c1 = Math.pow(p_beta2, 1 + n);
-    const w1_c2 = 1 / (1 - w1_c1);
-    const w1_c3 = p_beta1 * p_beta1;
-    const w1_c4 = 1 / (p_beta2 - w1_c3);
-    const w1_c5 = Math.pow(p_beta2, 2 + n);
-    const w1_c7 = Math.pow(p_beta1, 4 + 2 * n);
-    const w1_c8 = p_beta2 * p_beta2;
-    const w1_c10 = w1_c3 * w1_c1 * p_eps;
-    const w1_c11 = Math.pow(p_beta2, 3 + n);
-    const w1_c12 = p_beta2 * p_eps;
-    const w1_c13 = Math.pow(p_beta1, 3) - w1_c3 * p_beta2 - Math.pow(p_beta1, 3) * p_beta2 + w1_c3 * w1_c8;
+    const [w1_c0, w1_c1, w1_c2, w1_c3, w1_c4, w1_c5] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))),
+      (A, x) => A.add(A.pow(x[0], A.num(3)), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1]), A.mul(A.num(-1), A.pow(x[0], A.num(3)), x[1]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.num(2)))),
+      (A, x) => A.inv(A.add(x[1], A.mul(A.num(-1), A.pow(x[0], A.num(2))))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+      (A, x) => A.add(A.mul(A.num(-2), A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(2), x[3]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3])))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), A.pow(x[1], A.num(2))), A.mul(A.num(2), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), x[1]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(1), x[3]))), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(3), x[3])))),
+      (A, x) => A.mul(A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))), A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))), A.inv(A.add(x[1], A.mul(A.num(-1), A.pow(x[0], A.num(2))))), A.add(A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[2]), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(2), x[3])), x[2]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(1), x[3])), x[2]), A.mul(x[1], x[2]))),
+    ], [p_beta1, p_beta2, p_eps, n], [true, true, true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
       const w1_t0 = g * g;
-      const w1_t1 = w1_c0 * w1_c2 * w1_c4 * (-2 * w1_c3 * w1_c5 * w1_t0 - w1_c3 * p_eps - w1_c7 * w1_c8 * w1_t0 - w1_c7 * w1_t0 - w1_c5 * p_eps + 2 * w1_c7 * p_beta2 * w1_t0 + w1_c10 + w1_c3 * w1_c1 * w1_t0 + w1_c3 * w1_c11 * w1_t0 + w1_c12);
-      out[i] += (w1_t0 * w1_c2 * w1_c13 * w1_c4 / (Math.sqrt(w1_t1) * Math.pow(p_eps + Math.sqrt(w1_t1), 2))) * hv1[i]!;
+      const w1_t1 = w1_t0 * w1_c3 * w1_c0 * w1_c2 * w1_c4 + w1_c5;
+      out[i] += (w1_t0 * w1_c0 * w1_c1 * w1_c2 / (Math.pow(p_eps + Math.sqrt(w1_t1), 2) * Math.sqrt(w1_t1))) * hv1[i]!;
     }
   }
   return out;
@@ -237,7 +229,9 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const p_beta2 = p["beta2"]!;
   const p_eps = p["eps"]!;
   const out = new Float64Array(theta.length);
-  const c0 = p_beta1 / ((1 - p_beta1) * Math.pow(p_eps + Math.sqrt(p_eps / (1 - p_beta2)), 2));
+  const [c0] = precise([
+    (A, x) => A.mul(x[0], A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))), A.pow(A.add(x[2], A.pow(A.mul(x[2], A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1])))), A.mul(A.num(1), A.inv(A.num(2))))), A.num(-2))),
+  ], [p_beta1, p_beta2, p_eps], [true, true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;

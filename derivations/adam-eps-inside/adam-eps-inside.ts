@@ -7,6 +7,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/√(ε + g²)
 //   M(θ) ∋ β₁·ε/((1 − β₁)·(ε + g²)^(3/2)) + g²·(β₁ − β₂)/((1 − β₁)·(1 − β₂)·(ε + g²)^(3/2)) · H·(g/√(ε + g²))
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "eps": number; };
 export interface State { n: number; readonly arrays: { readonly "m": Float64Array; readonly "v": Float64Array; } }
@@ -78,9 +79,11 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = 1 / (1 - p_beta1);
-    const w0_c1 = 1 / (1 - p_beta2);
-    const w0_c2 = p_beta1 - p_beta2;
+    const [w0_c0, w0_c1, w0_c2] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+      (A, x) => A.add(x[0], A.mul(A.num(-1), x[1])),
+    ], [p_beta1, p_beta2], [true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -125,12 +128,14 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = 1 / (1 - p_beta1);
-    const w0_c1 = 1 / (1 - Math.pow(p_beta1, 1 + n));
-    const w0_c2 = 1 / (1 - p_beta2);
-    const w0_c3 = 1 / (1 - Math.pow(p_beta2, 1 + n));
-    const w0_c4 = p_beta1 + Math.pow(p_beta2, 1 + n) - 2 * (p_beta1 * Math.pow(p_beta2, 1 + n)) - p_beta1 * Math.pow(p_beta2, 1 + n) * n - Math.pow(p_beta1, 1 + n) - Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 2 + n) - Math.pow(p_beta1, 1 + n) * n - Math.pow(p_beta1, 2 + n) * p_beta2 - Math.pow(p_beta1, 2 + n) * p_beta2 * n - p_beta2 - Math.pow(p_beta2, 2 + n) * n + 2 * Math.pow(p_beta1, 1 + n) * p_beta2 + p_beta1 * Math.pow(p_beta2, 2 + n) + p_beta1 * Math.pow(p_beta2, 2 + n) * n + Math.pow(p_beta1, 1 + n) * p_beta2 * n + Math.pow(p_beta1, 2 + n) * Math.pow(p_beta2, 1 + n) + Math.pow(p_beta1, 2 + n) * n + Math.pow(p_beta2, 1 + n) * n;
-    const w0_c5 = -1 * Math.pow(p_beta1, 1 + n) * p_eps - Math.pow(p_beta1, 1 + n) * p_eps * n + p_beta1 * p_eps + Math.pow(p_beta1, 2 + n) * p_eps * n;
+    const [w0_c0, w0_c1, w0_c2, w0_c3, w0_c4, w0_c5] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3]))))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))),
+      (A, x) => A.add(x[0], A.pow(x[1], A.add(A.num(1), x[3])), A.mul(A.num(-2), x[0], A.pow(x[1], A.add(A.num(1), x[3]))), A.mul(A.num(-1), x[0], A.pow(x[1], A.add(A.num(1), x[3])), x[3]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(2), x[3]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), x[3]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[3])), x[1]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[3])), x[1], x[3]), A.mul(A.num(-1), x[1]), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(2), x[3])), x[3]), A.mul(A.num(2), A.pow(x[0], A.add(A.num(1), x[3])), x[1]), A.mul(x[0], A.pow(x[1], A.add(A.num(2), x[3]))), A.mul(x[0], A.pow(x[1], A.add(A.num(2), x[3])), x[3]), A.mul(A.pow(x[0], A.add(A.num(1), x[3])), x[1], x[3]), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), A.pow(x[1], A.add(A.num(1), x[3]))), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), x[3]), A.mul(A.pow(x[1], A.add(A.num(1), x[3])), x[3])),
+      (A, x) => A.add(A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), x[2]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), x[2], x[3]), A.mul(x[0], x[2]), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), x[2], x[3])),
+    ], [p_beta1, p_beta2, p_eps, n], [true, true, true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -184,9 +189,11 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const p_beta2 = p["beta2"]!;
   const p_eps = p["eps"]!;
   const out = new Float64Array(theta.length);
-  const c0 = 1 / (1 - p_beta1);
-  const c1 = 1 / (1 - p_beta2);
-  const c2 = p_beta1 - p_beta2;
+  const [c0, c1, c2] = precise([
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+    (A, x) => A.add(x[0], A.mul(A.num(-1), x[1])),
+  ], [p_beta1, p_beta2], [true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;

@@ -6,6 +6,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(1 − β)
 //   M(θ) ∋ β/(1 − β)³ · H·(g)
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta": number; };
 export interface State { n: number; readonly arrays: { readonly "m": Float64Array; } }
@@ -39,7 +40,9 @@ function directionAsymptotic(theta: Float64Array, grad: Float64Array, out: Float
   const p = { ...defaults, ...hyper };
   const p_beta = p["beta"]!;
   void n;
-  const c0 = 1 / (1 - p_beta);
+  const [c0] = precise([
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+  ], [p_beta], [true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
@@ -66,7 +69,9 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = p_beta / Math.pow(1 - p_beta, 3);
+    const [w0_c0] = precise([
+      (A, x) => A.mul(x[0], A.pow(A.add(A.num(1), A.mul(A.num(-1), x[0])), A.num(-3))),
+    ], [p_beta], [true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -81,8 +86,10 @@ function directionExact(theta: Float64Array, grad: Float64Array, out: Float64Arr
   const p = { ...defaults, ...hyper };
   const p_beta = p["beta"]!;
   void n;
-  const c0 = 1 / (1 - p_beta);
-  const c1 = 1 - Math.pow(p_beta, 1 + n);
+  const [c0, c1] = precise([
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    (A, x) => A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[1])))),
+  ], [p_beta, n], [true, false]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
@@ -109,7 +116,9 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = (p_beta + Math.pow(p_beta, 2 + n) - 2 * (Math.pow(p_beta, 1 + n) * n) - Math.pow(p_beta, 1 + n) - Math.pow(p_beta, 2 + 2 * n) + 2 * Math.pow(p_beta, 2 + n) * n) / Math.pow(1 - p_beta, 3);
+    const [w0_c0] = precise([
+      (A, x) => A.mul(A.pow(A.add(A.num(1), A.mul(A.num(-1), x[0])), A.num(-3)), A.add(x[0], A.pow(x[0], A.add(A.num(2), x[1])), A.mul(A.num(-2), A.pow(x[0], A.add(A.num(1), x[1])), x[1]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[1]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), A.mul(A.num(2), x[1])))), A.mul(A.num(2), A.pow(x[0], A.add(A.num(2), x[1])), x[1]))),
+    ], [p_beta, n], [true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -158,7 +167,9 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const p = { ...defaults, ...hyper };
   const p_beta = p["beta"]!;
   const out = new Float64Array(theta.length);
-  const c0 = p_beta / Math.pow(1 - p_beta, 3);
+  const [c0] = precise([
+    (A, x) => A.mul(x[0], A.pow(A.add(A.num(1), A.mul(A.num(-1), x[0])), A.num(-3))),
+  ], [p_beta], [true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;

@@ -6,6 +6,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/√(δ² + g²) + λ·θ
 //   M(θ) ∋ β₁·δ²/((1 − β₂)·(δ² + g²)^(3/2)) · H·(g/√(δ² + g²) + λ·θ)
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "lambda": number; readonly "delta": number; };
 export interface State { n: number; readonly arrays: { readonly "m": Float64Array; } }
@@ -47,7 +48,9 @@ function directionAsymptotic(theta: Float64Array, grad: Float64Array, out: Float
   const p_lambda = p["lambda"]!;
   const p_delta = p["delta"]!;
   void n;
-  const c0 = p_delta * p_delta;
+  const [c0] = precise([
+    (A, x) => A.pow(x[0], A.num(2)),
+  ], [p_delta], [true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
@@ -68,7 +71,9 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   // term 1: β₁·δ²/((1 − β₂)·(δ² + g²)^(3/2)) · H·(g/√(δ² + g²) + λ·θ)
   const v0 = new Float64Array(theta.length);
   {
-    const v0_c0 = p_delta * p_delta;
+    const [v0_c0] = precise([
+      (A, x) => A.pow(x[0], A.num(2)),
+    ], [p_delta], [true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -78,8 +83,10 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = p_delta * p_delta;
-    const w0_c1 = 1 / (1 - p_beta2);
+    const [w0_c0, w0_c1] = precise([
+      (A, x) => A.pow(x[1], A.num(2)),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    ], [p_beta2, p_delta], [true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -97,17 +104,16 @@ function directionExact(theta: Float64Array, grad: Float64Array, out: Float64Arr
   const p_lambda = p["lambda"]!;
   const p_delta = p["delta"]!;
   void n;
-  const c0 = Math.pow(p_beta2, n);
-  const c1 = 1 - p_beta1 * c0;
-  const c2 = p_delta * p_delta;
-  const c3 = p_beta1 * p_beta1;
-  const c4 = Math.pow(p_beta2, 2 * n);
+  const [c0, c1, c2] = precise([
+    (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[0], A.pow(x[1], x[3]))),
+    (A, x) => A.pow(x[2], A.num(2)),
+    (A, x) => A.add(A.num(1), A.mul(A.num(-2), x[0], A.pow(x[1], x[3])), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.mul(A.num(2), x[3])))),
+  ], [p_beta1, p_beta2, p_delta, n], [true, true, true, false]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
-    const t0 = g * g;
-    out[i] = g * c1 / Math.sqrt(c2 + t0 - 2 * (p_beta1 * c0 * t0) + c3 * c4 * t0) + p_lambda * th;
+    out[i] = g * c0 / Math.sqrt(c1 + (g * g) * c2) + p_lambda * th;
   }
   return out;
 }
@@ -120,7 +126,7 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   const p_delta = p["delta"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: (β₁·δ² − β₁·β₂·δ²)/(β₂·(δ² + g² − 2·β₁·β₂^n·g² + β₁²·β₂^(2·n)·g²)^(3/2)) · H·(Σ[s=0..n − 1] (β₂^(n − s) − β₂^(n + 1))·(g·(1 − β₁·β₂^s)/√(δ² + g² − 2·β₁·β₂^s·g² + β₁²·β₂^(2·s)·g²) + λ·θ)/(1 − β₂))
+  // term 1: (β₁·δ² − β₁·β₂·δ²)/(β₂·(δ² + g²·(1 − 2·β₁·β₂^n + β₁²·β₂^(2·n)))^(3/2)) · H·(Σ[s=0..n − 1] (β₂^(n − s) − β₂^(n + 1))·(g·(1 − β₁·β₂^s)/√(δ² + g² − 2·β₁·β₂^s·g² + β₁²·β₂^(2·s)·g²) + λ·θ)/(1 − β₂))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -132,18 +138,17 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = 1 / p_beta2;
-    const w0_c1 = p_delta * p_delta;
-    const w0_c2 = Math.pow(p_beta2, n);
-    const w0_c3 = p_beta1 * p_beta1;
-    const w0_c4 = Math.pow(p_beta2, 2 * n);
-    const w0_c5 = -1 * p_beta1 * p_beta2 * w0_c1 + p_beta1 * w0_c1;
+    const [w0_c0, w0_c1, w0_c2, w0_c3] = precise([
+      (A, x) => A.inv(x[1]),
+      (A, x) => A.pow(x[2], A.num(2)),
+      (A, x) => A.add(A.num(1), A.mul(A.num(-2), x[0], A.pow(x[1], x[3])), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.mul(A.num(2), x[3])))),
+      (A, x) => A.add(A.mul(A.num(-1), x[0], x[1], A.pow(x[2], A.num(2))), A.mul(x[0], A.pow(x[2], A.num(2)))),
+    ], [p_beta1, p_beta2, p_delta, n], [true, true, true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
-      const w0_t0 = g * g;
-      out[i] += (w0_c0 * w0_c5 / Math.pow(w0_c1 + w0_t0 - 2 * (p_beta1 * w0_c2 * w0_t0) + w0_c3 * w0_c4 * w0_t0, 1.5)) * hv0[i]!;
+      out[i] += (w0_c0 * w0_c3 / Math.pow(w0_c1 + (g * g) * w0_c2, 1.5)) * hv0[i]!;
     }
   }
   return out;
@@ -196,8 +201,10 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const p_beta2 = p["beta2"]!;
   const p_delta = p["delta"]!;
   const out = new Float64Array(theta.length);
-  const c0 = p_delta * p_delta;
-  const c1 = 1 / (1 - p_beta2);
+  const [c0, c1] = precise([
+    (A, x) => A.pow(x[1], A.num(2)),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+  ], [p_beta2, p_delta], [true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;

@@ -6,6 +6,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = sign(g) + λ·θ
 //   M(θ) = 0 (almost everywhere)
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "lambda": number; };
 export interface State { n: number; readonly arrays: { readonly "m": Float64Array; } }
@@ -65,12 +66,14 @@ function directionExact(theta: Float64Array, grad: Float64Array, out: Float64Arr
   const p_beta2 = p["beta2"]!;
   const p_lambda = p["lambda"]!;
   void n;
-  const c0 = Math.pow(p_beta2, n);
+  const [c0] = precise([
+    (A, x) => A.sign(A.add(A.num(1), A.mul(A.num(-1), x[0], A.pow(x[1], x[2])))),
+  ], [p_beta1, p_beta2, n], [true, true, false]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
-    out[i] = Math.sign(g - p_beta1 * c0 * g) + p_lambda * th;
+    out[i] = p_lambda * th + Math.sign(g) * c0;
   }
   return out;
 }

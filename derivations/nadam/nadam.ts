@@ -7,6 +7,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(ε + |g|)
 //   M(θ) ∋ β₁²·ε/((1 − β₁)·(ε + |g|)²) + |g|·(β₁² − β₁²·β₂ − β₂ + β₁·β₂)/((1 − β₁)·(1 − β₂)·(ε + |g|)²) · H·(g/(ε + |g|))
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "eps": number; };
 export interface State { n: number; readonly arrays: { readonly "m": Float64Array; readonly "v": Float64Array; } }
@@ -79,10 +80,12 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = p_beta1 * p_beta1;
-    const w0_c1 = 1 / (1 - p_beta1);
-    const w0_c2 = 1 / (1 - p_beta2);
-    const w0_c3 = w0_c0 - w0_c0 * p_beta2 - p_beta2 + p_beta1 * p_beta2;
+    const [w0_c0, w0_c1, w0_c2, w0_c3] = precise([
+      (A, x) => A.pow(x[0], A.num(2)),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+      (A, x) => A.add(A.pow(x[0], A.num(2)), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1]), A.mul(A.num(-1), x[1]), A.mul(x[0], x[1])),
+    ], [p_beta1, p_beta2], [true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -100,9 +103,11 @@ function directionExact(theta: Float64Array, grad: Float64Array, out: Float64Arr
   const p_beta1 = p["beta1"]!;
   const p_eps = p["eps"]!;
   void n;
-  const c0 = 1 + Math.pow(p_beta1, 3 + n) + Math.pow(p_beta1, 3 + 2 * n) - 3 * Math.pow(p_beta1, 2 + n);
-  const c1 = 1 / (1 - Math.pow(p_beta1, 1 + n));
-  const c2 = 1 / (1 - Math.pow(p_beta1, 2 + n));
+  const [c0, c1, c2] = precise([
+    (A, x) => A.add(A.num(1), A.pow(x[0], A.add(A.num(3), x[1])), A.pow(x[0], A.add(A.num(3), A.mul(A.num(2), x[1]))), A.mul(A.num(-3), A.pow(x[0], A.add(A.num(2), x[1])))),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[1]))))),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[1]))))),
+  ], [p_beta1, n], [true, false]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
@@ -131,10 +136,12 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = -1 + p_beta2 - 3 * (Math.pow(p_beta1, 2 + n) * p_beta2) - Math.pow(p_beta1, 3 + n) - Math.pow(p_beta1, 3 + 2 * n) + 3 * Math.pow(p_beta1, 2 + n) + Math.pow(p_beta1, 3 + n) * p_beta2 + Math.pow(p_beta1, 3 + 2 * n) * p_beta2;
-    const w0_c1 = 1 / (1 - Math.pow(p_beta1, 1 + n));
-    const w0_c2 = 1 / (1 - Math.pow(p_beta1, 2 + n));
-    const w0_c3 = 1 / (1 - Math.pow(p_beta2, 1 + n));
+    const [w0_c0, w0_c1, w0_c2, w0_c3] = precise([
+      (A, x) => A.add(A.num(-1), x[1], A.mul(A.num(-3), A.pow(x[0], A.add(A.num(2), x[2])), x[1]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(3), x[2]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(3), A.mul(A.num(2), x[2])))), A.mul(A.num(3), A.pow(x[0], A.add(A.num(2), x[2]))), A.mul(A.pow(x[0], A.add(A.num(3), x[2])), x[1]), A.mul(A.pow(x[0], A.add(A.num(3), A.mul(A.num(2), x[2]))), x[1])),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[2]))))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[2]))))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[2]))))),
+    ], [p_beta1, p_beta2, n], [true, true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -155,8 +162,10 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv1 = hvp(v1);
   {
-    const w1_c0 = 1 / (1 - Math.pow(p_beta1, 2 + n));
-    const w1_c1 = p_beta1 - p_beta1 * p_beta1;
+    const [w1_c0, w1_c1] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[1]))))),
+      (A, x) => A.add(x[0], A.mul(A.num(-1), A.pow(x[0], A.num(2)))),
+    ], [p_beta1, n], [true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -209,10 +218,12 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const p_beta2 = p["beta2"]!;
   const p_eps = p["eps"]!;
   const out = new Float64Array(theta.length);
-  const c0 = p_beta1 * p_beta1;
-  const c1 = 1 / (1 - p_beta1);
-  const c2 = 1 / (1 - p_beta2);
-  const c3 = c0 - c0 * p_beta2 - p_beta2 + p_beta1 * p_beta2;
+  const [c0, c1, c2, c3] = precise([
+    (A, x) => A.pow(x[0], A.num(2)),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+    (A, x) => A.add(A.pow(x[0], A.num(2)), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1]), A.mul(A.num(-1), x[1]), A.mul(x[0], x[1])),
+  ], [p_beta1, p_beta2], [true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;

@@ -7,6 +7,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(ε + |g|)
 //   M(θ) ∋ β₁·ε·ν₁/((1 − β₁)·(ε + |g|)²) + |g|·(β₁·β₂·ν₂ − β₁·β₂·ν₁ − β₂·ν₂ + β₁·ν₁)/((1 − β₁)·(1 − β₂)·(ε + |g|)²) · H·(g/(ε + |g|))
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "nu1": number; readonly "nu2": number; readonly "eps": number; };
 export interface State { n: number; readonly arrays: { readonly "m": Float64Array; readonly "v": Float64Array; } }
@@ -85,9 +86,11 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = 1 / (1 - p_beta1);
-    const w0_c1 = 1 / (1 - p_beta2);
-    const w0_c2 = -1 * p_beta1 * p_beta2 * p_nu1 - p_beta2 * p_nu2 + p_beta1 * p_beta2 * p_nu2 + p_beta1 * p_nu1;
+    const [w0_c0, w0_c1, w0_c2] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+      (A, x) => A.add(A.mul(A.num(-1), x[0], x[1], x[2]), A.mul(A.num(-1), x[1], x[3]), A.mul(x[0], x[1], x[3]), A.mul(x[0], x[2])),
+    ], [p_beta1, p_beta2, p_nu1, p_nu2], [true, true, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -134,12 +137,14 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = 1 / (1 - p_beta1);
-    const w0_c1 = 1 / (1 - Math.pow(p_beta1, 1 + n));
-    const w0_c2 = 1 / (1 - p_beta2);
-    const w0_c3 = 1 / (1 - Math.pow(p_beta2, 1 + n));
-    const w0_c4 = -1 * p_beta1 * p_beta2 * p_nu1 - p_beta1 * Math.pow(p_beta2, 1 + n) * n * p_nu2 - p_beta1 * Math.pow(p_beta2, 1 + n) * p_nu1 - p_beta1 * Math.pow(p_beta2, 1 + n) * p_nu2 - Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 1 + n) * n * p_nu2 - Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 1 + n) * p_nu2 - Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 2 + n) * n * p_nu1 - Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 2 + n) * p_nu1 - Math.pow(p_beta1, 1 + n) * n * p_nu1 - Math.pow(p_beta1, 1 + n) * p_nu1 - Math.pow(p_beta1, 2 + n) * p_beta2 * n * p_nu1 - Math.pow(p_beta1, 2 + n) * p_beta2 * p_nu2 - Math.pow(p_beta1, 2 + n) * Math.pow(p_beta2, 1 + n) * n * p_nu1 - Math.pow(p_beta1, 2 + n) * Math.pow(p_beta2, 2 + n) * n * p_nu2 - p_beta2 * p_nu2 - Math.pow(p_beta2, 2 + n) * n * p_nu2 + p_beta1 * p_beta2 * p_nu2 + p_beta1 * Math.pow(p_beta2, 2 + n) * n * p_nu2 + p_beta1 * Math.pow(p_beta2, 2 + n) * p_nu1 + p_beta1 * p_nu1 + Math.pow(p_beta1, 1 + n) * p_beta2 * n * p_nu1 + Math.pow(p_beta1, 1 + n) * p_beta2 * p_nu1 + Math.pow(p_beta1, 1 + n) * p_beta2 * p_nu2 + Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 1 + n) * n * p_nu1 + Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 1 + n) * p_nu1 + Math.pow(p_beta1, 1 + n) * Math.pow(p_beta2, 2 + n) * n * p_nu2 + Math.pow(p_beta1, 2 + n) * Math.pow(p_beta2, 1 + n) * n * p_nu2 + Math.pow(p_beta1, 2 + n) * Math.pow(p_beta2, 1 + n) * p_nu2 + Math.pow(p_beta1, 2 + n) * Math.pow(p_beta2, 2 + n) * n * p_nu1 + Math.pow(p_beta1, 2 + n) * n * p_nu1 + Math.pow(p_beta2, 1 + n) * n * p_nu2 + Math.pow(p_beta2, 1 + n) * p_nu2;
-    const w0_c5 = -1 * Math.pow(p_beta1, 1 + n) * p_eps * n * p_nu1 - Math.pow(p_beta1, 1 + n) * p_eps * p_nu1 + p_beta1 * p_eps * p_nu1 + Math.pow(p_beta1, 2 + n) * p_eps * n * p_nu1;
+    const [w0_c0, w0_c1, w0_c2, w0_c3, w0_c4, w0_c5] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3]))))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))),
+      (A, x) => A.add(A.mul(A.num(-1), x[0], x[1], x[4]), A.mul(A.num(-1), x[0], A.pow(x[1], A.add(A.num(1), x[3])), x[3], x[5]), A.mul(A.num(-1), x[0], A.pow(x[1], A.add(A.num(1), x[3])), x[4]), A.mul(A.num(-1), x[0], A.pow(x[1], A.add(A.num(1), x[3])), x[5]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(1), x[3])), x[3], x[5]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(1), x[3])), x[5]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(2), x[3])), x[3], x[4]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(2), x[3])), x[4]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), x[3], x[4]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), x[4]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[3])), x[1], x[3], x[4]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[3])), x[1], x[5]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[3])), A.pow(x[1], A.add(A.num(1), x[3])), x[3], x[4]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[3])), A.pow(x[1], A.add(A.num(2), x[3])), x[3], x[5]), A.mul(A.num(-1), x[1], x[5]), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(2), x[3])), x[3], x[5]), A.mul(x[0], x[1], x[5]), A.mul(x[0], A.pow(x[1], A.add(A.num(2), x[3])), x[3], x[5]), A.mul(x[0], A.pow(x[1], A.add(A.num(2), x[3])), x[4]), A.mul(x[0], x[4]), A.mul(A.pow(x[0], A.add(A.num(1), x[3])), x[1], x[3], x[4]), A.mul(A.pow(x[0], A.add(A.num(1), x[3])), x[1], x[4]), A.mul(A.pow(x[0], A.add(A.num(1), x[3])), x[1], x[5]), A.mul(A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(1), x[3])), x[3], x[4]), A.mul(A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(1), x[3])), x[4]), A.mul(A.pow(x[0], A.add(A.num(1), x[3])), A.pow(x[1], A.add(A.num(2), x[3])), x[3], x[5]), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), A.pow(x[1], A.add(A.num(1), x[3])), x[3], x[5]), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), A.pow(x[1], A.add(A.num(1), x[3])), x[5]), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), A.pow(x[1], A.add(A.num(2), x[3])), x[3], x[4]), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), x[3], x[4]), A.mul(A.pow(x[1], A.add(A.num(1), x[3])), x[3], x[5]), A.mul(A.pow(x[1], A.add(A.num(1), x[3])), x[5])),
+      (A, x) => A.add(A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), x[2], x[3], x[4]), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[3])), x[2], x[4]), A.mul(x[0], x[2], x[4]), A.mul(A.pow(x[0], A.add(A.num(2), x[3])), x[2], x[3], x[4])),
+    ], [p_beta1, p_beta2, p_eps, n, p_nu1, p_nu2], [true, true, true, false, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -196,9 +201,11 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const p_nu2 = p["nu2"]!;
   const p_eps = p["eps"]!;
   const out = new Float64Array(theta.length);
-  const c0 = 1 / (1 - p_beta1);
-  const c1 = 1 / (1 - p_beta2);
-  const c2 = -1 * p_beta1 * p_beta2 * p_nu1 - p_beta2 * p_nu2 + p_beta1 * p_beta2 * p_nu2 + p_beta1 * p_nu1;
+  const [c0, c1, c2] = precise([
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
+    (A, x) => A.add(A.mul(A.num(-1), x[0], x[1], x[2]), A.mul(A.num(-1), x[1], x[3]), A.mul(x[0], x[1], x[3]), A.mul(x[0], x[2])),
+  ], [p_beta1, p_beta2, p_nu1, p_nu2], [true, true, true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;

@@ -6,6 +6,7 @@
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(ε + |g|)
 //   M(θ) ∋ −α·|g|/((1 − α)·(ε + |g|)²) · H·(g/(ε + |g|))
+import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "alpha": number; readonly "eps": number; };
 export interface State { n: number; readonly arrays: { readonly "v": Float64Array; } }
@@ -68,7 +69,9 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = 1 / (1 - p_alpha);
+    const [w0_c0] = precise([
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    ], [p_alpha], [true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
@@ -85,13 +88,14 @@ function directionExact(theta: Float64Array, grad: Float64Array, out: Float64Arr
   const p_alpha = p["alpha"]!;
   const p_eps = p["eps"]!;
   void n;
-  const c0 = Math.pow(p_alpha, 1 + n);
+  const [c0] = precise([
+    (A, x) => A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[1])))),
+  ], [p_alpha, n], [true, false]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
-    const t0 = g * g;
-    out[i] = g / (p_eps + Math.sqrt(t0 - c0 * t0));
+    out[i] = g / (p_eps + Math.sqrt((g * g) * c0));
   }
   return out;
 }
@@ -102,7 +106,7 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   const p_eps = p["eps"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: g²·(α − 1)/((ε + √(g² − α^(n + 1)·g²))²·√(g² − α^(n + 1)·g²)) · H·(Σ[s=0..n − 1] g·(α^(n − s) − α^(n + 1))/((1 − α)·(ε + √(g² − α^(s + 1)·g²))))
+  // term 1: g²·(α − 1)/(√(g²·(1 − α^(n + 1)))·(ε + √(g²·(1 − α^(n + 1))))²) · H·(Σ[s=0..n − 1] g·(α^(n − s) − α^(n + 1))/((1 − α)·(ε + √(g² − α^(s + 1)·g²))))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -114,15 +118,17 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv0 = hvp(v0);
   {
-    const w0_c0 = -1 + p_alpha;
-    const w0_c1 = Math.pow(p_alpha, 1 + n);
+    const [w0_c0, w0_c1] = precise([
+      (A, x) => A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(1), x[1])))),
+      (A, x) => A.add(A.num(-1), x[0]),
+    ], [p_alpha, n], [true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
       const w0_t0 = g * g;
-      const w0_t1 = w0_t0 - w0_c1 * w0_t0;
-      out[i] += (w0_t0 * w0_c0 / (Math.pow(p_eps + Math.sqrt(w0_t1), 2) * Math.sqrt(w0_t1))) * hv0[i]!;
+      const w0_t1 = w0_t0 * w0_c0;
+      out[i] += (w0_t0 * w0_c1 / (Math.sqrt(w0_t1) * Math.pow(p_eps + Math.sqrt(w0_t1), 2))) * hv0[i]!;
     }
   }
   return out;
@@ -169,7 +175,9 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const p_alpha = p["alpha"]!;
   const p_eps = p["eps"]!;
   const out = new Float64Array(theta.length);
-  const c0 = 1 / (1 - p_alpha);
+  const [c0] = precise([
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+  ], [p_alpha], [true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;

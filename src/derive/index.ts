@@ -9,6 +9,7 @@ import { NoClosedForm } from './unroll.js';
 import { takeLimits, validateLimits } from './limits.js';
 import { ExpressionTooLarge } from './simplify.js';
 import { interpret } from '../interpret/index.js';
+import { verifyDerivation } from '../verify/index.js';
 
 export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
   try {
@@ -54,7 +55,9 @@ function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
     asymptotic = takeLimits(asymptotic, rule, limits);
     if (exactN && !('unavailable' in exactN)) exactN = takeLimits(exactN, rule, limits);
   }
+  const regimes = exactN && !('unavailable' in exactN) ? [asymptotic, exactN] : [asymptotic];
+  const verification = options.verify === false ? undefined : verifyDerivation(rule, regimes, { limits });
   const interpretation = interpret(rule, asymptotic, limits);
   if (asymptotic.M.length === 0) notes.add('M vanishes: the memoryless iteration is θ̃ₙ₊₁ = θ̃ₙ − h·F(θ̃ₙ) to second order');
-  return { rule, limits, asymptotic, ...(exactN ? { exactN } : {}), interpretation, assumptions: [...assumptions].sort(), notes: [...notes].sort() };
+  return { rule, ...(verification ? { verification } : {}), limits, asymptotic, ...(exactN ? { exactN } : {}), interpretation, assumptions: [...assumptions].sort(), notes: [...notes].sort() };
 }

@@ -91,8 +91,23 @@ export interface Interpretation {
   readonly notes: readonly string[];
 }
 
+/** What the verification stage checked (src/verify): both regimes against the oracle. */
+export interface Verification {
+  /** Comparisons of F or M with the oracle (each at one parameter draw, point and n). */
+  readonly checks: number;
+  /** Parameter sets: the defaults and random draws across the declared domains. */
+  readonly draws: number;
+  readonly regimes: readonly Regime[];
+  /** The largest |derived − oracle| / |oracle| (∞-norms over coordinates) seen. */
+  readonly maxRelativeDifference: number;
+  /** What could not be checked, and why. */
+  readonly skipped: readonly string[];
+}
+
 export interface Derivation {
   readonly rule: Rule;
+  /** The oracle comparison that preceded every output; absent only when skipped on request. */
+  readonly verification?: Verification;
   /** Parameters sent to 0 after the derivation (`--limit`). */
   readonly limits: readonly string[];
   readonly asymptotic: RegimeResult;
@@ -106,6 +121,8 @@ export interface Derivation {
 }
 
 export interface DeriveOptions {
+  /** Compare with the oracle before returning (default true; false only to save time). */
+  readonly verify?: boolean;
   /** Parameters to send to 0 after deriving, e.g. ['eps']. */
   readonly limits?: readonly string[];
   /** Also derive the exact finite-n regime (every βⁿ term kept). Slower for nested states. */

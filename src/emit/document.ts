@@ -37,7 +37,20 @@ export function buildDocument(d: Derivation, regime: Regime, opts: DocumentOptio
   interpretationSection(d.interpretation, out);
   listSection('Assumptions', d.assumptions, out);
   if (d.notes.length) listSection('Notes', d.notes, out);
+  verificationSection(d, out);
   return out;
+}
+
+/** What the oracle comparison checked, in words (every output format says it). */
+export function verificationSummary(d: Derivation): string {
+  const v = d.verification;
+  if (!v) return 'Not verified against the oracle (skipped on request).';
+  const regimes = v.regimes.map((r) => (r === 'exact-n' ? 'exact finite-n (n = 0, 1, 2, 3, 10, 100)' : 'asymptotic')).join(' and ');
+  return `Verified against the independent oracle (the rule's literal recursion, differentiated along the history): ${v.checks} comparisons of F and M, ${regimes}, at the defaults and ${v.draws - 1} parameter draws across the declared domains (rates near 1, two rates equal, zeros); max relative difference ${v.maxRelativeDifference.toExponential(1)}.`;
+}
+
+function verificationSection(d: Derivation, out: Block[]) {
+  listSection('Verification', [verificationSummary(d), ...(d.verification?.skipped ?? []).map((s) => `Not checked: ${s}.`)], out);
 }
 
 /** Decimal literal as written in the rule (1e-8) → LaTeX (10^{-8}). */

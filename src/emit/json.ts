@@ -50,6 +50,7 @@ export function emitJson(d: Derivation, regime: Regime): string {
     },
     assumptions: [...d.assumptions],
     notes: [...d.notes],
+    verification: d.verification ? { ...d.verification, regimes: [...d.verification.regimes], skipped: [...d.verification.skipped] } : null,
   };
   return `${JSON.stringify(sortKeys(doc), null, 2)}\n`;
 }

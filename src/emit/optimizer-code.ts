@@ -12,6 +12,9 @@ import type { Expr } from '../ir/expr.js';
 import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
 import { toJs } from './expr-js.js';
+import { toPrecise } from './expr-precise.js';
+import { gatherInvariantCoefficients } from './gather.js';
+import { PRECISE_RUNTIME_JS } from '../runtime/precise.js';
 import { toText } from './expr-text.js';
 import { linearHistoryWeights } from '../derive/batches.js';
 import type { BatchWeights } from '../derive/types.js';
@@ -90,6 +93,25 @@ export class Bindings {
         this.inner.push([`${this.prefix}t${this.inner.length}`, e]);
       }
     }
+  }
+
+  /**
+   * The hoisted values of a derived closed form, computed in extended precision by the
+   * runtime's `precise` (src/runtime/precise.ts): in float64 these parameter coefficients
+   * cancel catastrophically for rates near 1 or near each other. The step index n is an
+   * input that `precise` never moves.
+   */
+  declarePrecise(indent: string): string[] {
+    if (!this.hoisted.length) return [];
+    const inputs = [...new Set(this.hoisted.flatMap(([, e]) => [...E.freeSymbols(e)]))].sort();
+    const index = (s: string) => inputs.indexOf(s);
+    const lines = [
+      `${indent}const [${this.hoisted.map(([name]) => name).join(', ')}] = precise([`,
+      ...this.hoisted.map(([, e]) => `${indent}  (A, x) => ${toPrecise(e, index)},`),
+      `${indent}], [${inputs.map(nameOf).join(', ')}], [${inputs.map((s) => String(s !== 'n')).join(', ')}]);`,
+    ];
+    for (const [name, e] of this.hoisted) this.names.set(e, name);
+    return lines;
   }
 
   /** `const name = …;` lines, each printed with the bindings defined before it. */
@@ -200,16 +222,19 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
   }
 
   // direction and correction, for one regime each
-  const fieldsOf = (r: RegimeResult) => r.M;
-  const regimeFns = (r: RegimeResult, suffix: string) => {
+  const regimeFns = (raw: RegimeResult, suffix: string) => {
     const varying = (sym: string) => PER_COORDINATE.has(sym);
+    // each monomial's invariant coefficients summed in extended precision, not per coordinate
+    const gather = (e: Expr) => gatherInvariantCoefficients(e, varying);
+    const r = { ...raw, F: gather(raw.F), M: raw.M.map((t) => ({ ...t, field: gather(t.field), weight: gather(t.weight) })) };
+    const fieldsOf = (x: RegimeResult) => x.M;
     // direction
     {
       const b = new Bindings([r.F], varying);
       L.push(`function direction${suffix}(theta${T(': Float64Array')}, grad${T(': Float64Array')}, out${T(': Float64Array')}, hyper${T(': Partial<Hyper>')}, n${T(': number')})${T(': Float64Array')} {`);
       L.push(...readHyper('  '));
       L.push('  void n;');
-      L.push(...b.declare(b.hoisted, '  '));
+      L.push(...b.declarePrecise('  '));
       L.push('  for (let i = 0; i < theta.length; i++) {');
       L.push(`    const g = grad[i]${T('!')};`, `    const th = theta[i]${T('!')};`, '    void g; void th;');
       L.push(...b.declare(b.inner, '    '));
@@ -230,7 +255,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
         L.push(`  // term ${ti + 1}: ${comment(toText(t.weight))} · ${t.kind === 'hvp' ? 'H·' : ''}(${comment(toText(t.field))})`);
         L.push(`  const v${ti} = new Float64Array(theta.length);`);
         L.push('  {');
-        L.push(...fb.declare(fb.hoisted, '    '));
+        L.push(...fb.declarePrecise('    '));
         L.push('    for (let i = 0; i < theta.length; i++) {');
         L.push(`      const g = grad[i]${T('!')};`, `      const th = theta[i]${T('!')};`, '      void g; void th;');
         L.push(...fb.declare(fb.inner, '      '));
@@ -240,7 +265,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
         L.push(`  const hv${ti} = ${t.kind === 'hvp' ? `hvp(v${ti})` : `v${ti}`};`);
         const wb = new Bindings([t.weight], varying, `w${ti}_`);
         L.push('  {');
-        L.push(...wb.declare(wb.hoisted, '    '));
+        L.push(...wb.declarePrecise('    '));
         L.push('    for (let i = 0; i < theta.length; i++) {');
         L.push(`      const g = grad[i]${T('!')};`, `      const th = theta[i]${T('!')};`, '      void g; void th;');
         L.push(...wb.declare(wb.inner, '      '));
@@ -304,7 +329,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
     L.push(`${ex}function penaltyWeight(theta${T(': Float64Array')}, grad${T(': Float64Array')}, hyper${T(': Partial<Hyper>')} = {})${T(': Float64Array')} {`);
     L.push(...readHyper('  '));
     L.push('  const out = new Float64Array(theta.length);');
-    L.push(...wb.declare(wb.hoisted, '  '));
+    L.push(...wb.declarePrecise('  '));
     L.push('  for (let i = 0; i < theta.length; i++) {');
     L.push(`    const g = grad[i]${T('!')};`, `    const th = theta[i]${T('!')};`, '    void g; void th;');
     L.push(...wb.declare(wb.inner, '    '));
@@ -323,7 +348,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
       L.push(`function historyWeights${suffix}(hyper${T(': Partial<Hyper>')}, n${T(': number')}, count${T(': number')})${T(': HistoryWeights')} {`);
       L.push(...readHyper('  '));
       L.push('  void n;');
-      L.push(...b.declare(b.hoisted, '  '));
+      L.push(...b.declarePrecise('  '));
       L.push('  const g = new Float64Array(count + 1), theta = new Float64Array(count + 1);');
       L.push(`  g[0] = ${toJs(w.current, nameOf, b.names)};`);
       L.push(`  for (let k = 1; k <= ${suffix === 'Exact' ? 'Math.min(count, n)' : 'count'}; k++) {`);
@@ -356,6 +381,12 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
       current.push(line);
       if (line === '}') { pruned.push(...pruneUnused(current)); current = undefined; }
     } else pruned.push(line);
+  }
+  const usesPrecise = pruned.some((l) => l.includes('= precise(['));
+  if (usesPrecise) {
+    // TypeScript imports the runtime; JavaScript carries it inline, so it loads with new Function
+    const at = ts ? pruned.findIndex((l) => !l.startsWith('//')) : 0;
+    pruned.splice(at, 0, ts ? "import { precise } from 'memloss/precise';" : `const precise = (function () {\n${PRECISE_RUNTIME_JS}\nreturn precise;\n})();`);
   }
   return `${pruned.join('\n')}\n`;
 }

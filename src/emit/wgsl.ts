@@ -25,6 +25,7 @@ import { Bindings, nameOf as jsName } from './optimizer-code.js';
 import { toJs } from './expr-js.js';
 import { toText } from './expr-text.js';
 import { toWgsl, WGSL_PRELUDE, WgslUnsupportedError } from './expr-wgsl.js';
+import { gatherInvariantCoefficients } from './gather.js';
 
 /** Invocations per workgroup; the runner dispatches ⌈dim/64⌉ workgroups (2-D above 65535). */
 export const WORKGROUP_SIZE = 64;
@@ -174,46 +175,6 @@ class Emitter {
   }
 }
 
-/**
- * Σₖ cₖ·v = (Σₖ cₖ)·v: in every sum, the loop-invariant coefficients of each varying
- * monomial are gathered into one invariant factor, which `Bindings` hoists, so the CPU adds
- * them in f64. WGSL differs here: in f32 those sums cancel (AdaBelief's exact-n F adds a
- * dozen invariant·g² terms of size 1 to a result of size 10⁻³ and keeps no correct digit).
- * Products distribute over a sum with one varying factor: c·(a·v + b) = (c·a)·v + c·b.
- */
-export function gatherInvariantCoefficients(e: Expr, isVarying: (symbol: string) => boolean): Expr {
-  const varying = new Map<Expr, boolean>();
-  const isVar = (x: Expr): boolean => {
-    let v = varying.get(x);
-    if (v === undefined) varying.set(x, (v = [...E.freeSymbols(x)].some(isVarying)));
-    return v;
-  };
-  const memo = new Map<Expr, Expr>();
-  /** x as Σ coefficient·monomial, one entry per distinct monomial (E.ONE for the invariant part). */
-  const linear = (x: Expr): [Expr, Expr][] => {
-    if (!isVar(x)) return [[x, E.ONE]];
-    let pairs: [Expr, Expr][];
-    if (x.kind === 'add') pairs = x.terms.flatMap(linear);
-    else if (x.kind === 'mul') {
-      const c = E.mul(...x.factors.filter((f) => !isVar(f)));
-      const vs = x.factors.filter(isVar);
-      pairs = vs.length === 1 ? linear(vs[0]!).map(([k, v]): [Expr, Expr] => [E.mul(c, k), v]) : [[c, E.mul(...vs.map(norm))]];
-    } else pairs = [[E.ONE, norm(x)]];
-    const byMonomial = new Map<Expr, Expr[]>();
-    for (const [k, v] of pairs) byMonomial.set(v, [...(byMonomial.get(v) ?? []), k]);
-    return [...byMonomial].map(([v, ks]): [Expr, Expr] => [E.add(...ks), v]);
-  };
-  const norm = (x: Expr): Expr => {
-    let out = memo.get(x);
-    if (out) return out;
-    if (!isVar(x) || x.kind === 'sum') out = x;
-    else if (x.kind === 'add' || x.kind === 'mul') out = E.add(...linear(x).map(([k, v]) => E.mul(k, v)));
-    else out = E.withChildren(x, E.children(x).map(norm));
-    memo.set(x, out);
-    return out;
-  };
-  return norm(e);
-}
 
 const buf = (name: string, access: WgslBuffer['access'], slices = 1): WgslBuffer => ({ name, access, slices });
 

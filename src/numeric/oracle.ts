@@ -46,11 +46,18 @@ class Codegen {
   constructor(
     private readonly slots: ReadonlyMap<string, number>,
     private readonly fns: ReadonlyMap<string, { args: readonly string[]; body: MathNode }>,
+    /** Tangents become majorants (every term by its magnitude), for the oracle's own error bound. */
+    private readonly majorant = false,
   ) {}
 
   compile(source: string): Kernel {
     const [v, t] = this.emit(parse(source), new Map());
     return new Function('V', 'T', 'o', `${this.lines.join('\n')}\no[0] = ${v}; o[1] = ${t};`) as Kernel;
+  }
+
+  /** The tangent's formula, or in majorant mode the bound on the magnitudes of its terms. */
+  private m(tangent: string, bound: string): string {
+    return this.majorant ? bound : tangent;
   }
 
   /** A fresh temporary; `t` may refer to the new value as `$`. */
@@ -79,11 +86,11 @@ class Codegen {
         const [a, b] = (n.args as MathNode[]).map((x) => this.emit(x, env)) as [Pair, Pair?];
         switch (n.fn as string) {
           case 'unaryPlus': return a;
-          case 'unaryMinus': return this.let(`-${a[0]}`, `-${a[1]}`);
+          case 'unaryMinus': return this.let(`-${a[0]}`, this.majorant ? a[1] : `-${a[1]}`);
           case 'add': return this.let(`${a[0]} + ${b![0]}`, `${a[1]} + ${b![1]}`);
-          case 'subtract': return this.let(`${a[0]} - ${b![0]}`, `${a[1]} - ${b![1]}`);
-          case 'multiply': return this.let(`${a[0]} * ${b![0]}`, `${a[1]} * ${b![0]} + ${a[0]} * ${b![1]}`);
-          case 'divide': return this.let(`${a[0]} / ${b![0]}`, `(${a[1]} - $ * ${b![1]}) / ${b![0]}`);
+          case 'subtract': return this.let(`${a[0]} - ${b![0]}`, this.majorant ? `${a[1]} + ${b![1]}` : `${a[1]} - ${b![1]}`);
+          case 'multiply': return this.let(`${a[0]} * ${b![0]}`, this.m(`${a[1]} * ${b![0]} + ${a[0]} * ${b![1]}`, `${a[1]} * Math.abs(${b![0]}) + Math.abs(${a[0]}) * ${b![1]}`));
+          case 'divide': return this.let(`${a[0]} / ${b![0]}`, this.m(`(${a[1]} - $ * ${b![1]}) / ${b![0]}`, `(${a[1]} + Math.abs($) * ${b![1]}) / Math.abs(${b![0]})`));
           case 'pow': return this.pow(a, b!);
         }
         throw new Error(`oracle: unsupported operator '${n.op}'`);
@@ -108,10 +115,10 @@ class Codegen {
     // Zero tangents stay exactly zero (avoids 0·∞ at sqrt(0), e.g. a state that starts at 0).
     switch (name) {
       case 'sqrt': return this.let(`Math.sqrt(${a[0]})`, `${a[1]} === 0 ? 0 : ${a[1]} / (2 * $)`);
-      case 'abs': return this.let(`Math.abs(${a[0]})`, `Math.sign(${a[0]}) * ${a[1]}`);
+      case 'abs': return this.let(`Math.abs(${a[0]})`, this.m(`Math.sign(${a[0]}) * ${a[1]}`, a[1]));
       case 'sign': return this.let(`Math.sign(${a[0]})`, '0');
       case 'exp': return this.let(`Math.exp(${a[0]})`, `$ * ${a[1]}`);
-      case 'log': return this.let(`Math.log(${a[0]})`, `${a[1]} === 0 ? 0 : ${a[1]} / ${a[0]}`);
+      case 'log': return this.let(`Math.log(${a[0]})`, this.m(`${a[1]} === 0 ? 0 : ${a[1]} / ${a[0]}`, `${a[1]} === 0 ? 0 : ${a[1]} / Math.abs(${a[0]})`));
       case 'pow': return this.pow(a, b!);
     }
     throw new Error(`oracle: unsupported function '${name}'`);
@@ -119,14 +126,16 @@ class Codegen {
 
   /** a^b; the log-term only when the exponent itself varies, so negative bases work for constant b. */
   private pow([a, ta]: Pair, [b, tb]: Pair): Pair {
-    return this.let(`Math.pow(${a}, ${b})`,
-      `${tb} === 0 ? (${ta} === 0 ? 0 : ${b} * Math.pow(${a}, ${b} - 1) * ${ta}) : $ * (${tb} * Math.log(${a}) + ${b} * ${ta} / ${a})`);
+    return this.let(`Math.pow(${a}, ${b})`, this.m(
+      `${tb} === 0 ? (${ta} === 0 ? 0 : ${b} * Math.pow(${a}, ${b} - 1) * ${ta}) : $ * (${tb} * Math.log(${a}) + ${b} * ${ta} / ${a})`,
+      `${tb} === 0 ? (${ta} === 0 ? 0 : Math.abs(${b} * Math.pow(${a}, ${b} - 1)) * ${ta}) : Math.abs($) * (${tb} * Math.abs(Math.log(${a})) + Math.abs(${b}) * ${ta} / Math.abs(${a}))`));
   }
 }
 
-const cache = new WeakMap<Rule, Compiled>();
+const caches = [new WeakMap<Rule, Compiled>(), new WeakMap<Rule, Compiled>()];
 
-function compile(rule: Rule): Compiled {
+function compile(rule: Rule, majorant = false): Compiled {
+  const cache = caches[majorant ? 1 : 0]!;
   const hit = cache.get(rule);
   if (hit) return hit;
   const slots = new Map<string, number>([['g', G], ['theta', THETA], ['n', N]]);
@@ -135,7 +144,7 @@ function compile(rule: Rule): Compiled {
   for (const s of rule.states) slots.set(s.name, slots.size);
   for (const s of rule.states) slots.set(`prev ${s.name}`, slots.size); // a space: no rule name can collide
   const fns = new Map(rule.fns.map((f) => [f.name, { args: f.args, body: parse(f.source) }]));
-  const kernel = (src: string) => new Codegen(slots, fns).compile(src);
+  const kernel = (src: string) => new Codegen(slots, fns, majorant).compile(src);
   const compiled: Compiled = {
     nSlots: slots.size,
     params,
@@ -148,12 +157,12 @@ function compile(rule: Rule): Compiled {
 
 interface Setup { c: Compiled; V: Float64Array; T: Float64Array; o: Float64Array; d: number }
 
-function setup(input: OracleInput): Setup {
+function setup(input: OracleInput, majorant = false): Setup {
   const { rule, theta, g, hessian, n } = input;
   const d = theta.length;
   if (g.length !== d || hessian.length !== d * d) throw new Error(`oracle: theta has ${d} coordinates, g ${g.length}, hessian ${hessian.length} entries`);
   if (!Number.isInteger(n) || n < 0) throw new Error(`oracle: n must be an integer ≥ 0, got ${n}`);
-  const c = compile(rule);
+  const c = compile(rule, majorant);
   const V = new Float64Array(c.nSlots), T = new Float64Array(c.nSlots);
   for (const p of rule.params) V[c.params.get(p.name)!] = Number(p.valueText);
   for (const [name, value] of Object.entries(input.params ?? {})) {
@@ -200,6 +209,21 @@ export function oracleCorrection(input: OracleInput): Float64Array {
 }
 
 /**
+ * A bound on the rounding error of oracleCorrection: the same forward pass with every term
+ * of every tangent taken by its magnitude (|H|, |F⁽ˢ⁾|), times a multiple of the unit
+ * roundoff per step. Where M is a small difference of large contributions (Adam with
+ * β₁ = β₂), the oracle itself keeps only that many digits.
+ */
+export function oracleCorrectionErrorBound(input: OracleInput): number {
+  const abs = (a: Float64Array) => a.map(Math.abs);
+  const S = setup({ ...input, hessian: abs(input.hessian) }, true);
+  const scale = correctionOn(S, input.theta, input.n, (_, j) => input.g[j]!, () => abs(input.hessian), true);
+  let max = 0;
+  for (const x of scale) max = Math.max(max, Math.abs(x));
+  return 256 * 2 ** -53 * max * Math.sqrt(input.n + 1);
+}
+
+/**
  * A batch history (theory.md §7): step s sees batch order[s], whose gradient at θ is
  * batchGrads[order[s]] and whose Hessian is batchHessians[order[s]].
  */
@@ -236,11 +260,12 @@ function directionOn(S: Setup, theta: Float64Array, n: number, gAt: GradientAt):
   return out;
 }
 
-function correctionOn(S: Setup, theta: Float64Array, n: number, gAt: GradientAt, hessianAt: (s: number) => Float64Array): Float64Array {
+function correctionOn(S: Setup, theta: Float64Array, n: number, gAt: GradientAt, hessianAt: (s: number) => Float64Array, majorant = false): Float64Array {
   const { d } = S;
   // F^{(s)}(θ) for s < n, from one constant-history run per coordinate.
   const F = new Float64Array(n * d);
   for (let j = 0; j < d; j++) run(S, j, gAt, theta[j]!, n, undefined, undefined, F);
+  if (majorant) for (let i = 0; i < F.length; i++) F[i] = Math.abs(F[i]!);
   // Per unit ε: θ_s − θ = D_{n−s} = Σ_{t=s}^{n−1} F^{(t)} (so zero at s = n), and g_s − g = H_s·(θ_s − θ).
   const dTh = new Float64Array((n + 1) * d), dG = new Float64Array((n + 1) * d);
   for (let s = n - 1; s >= 0; s--) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseRule } from '../parse/rule-file.js';
 import { derive } from '../derive/index.js';
-import { loadOptimizer } from '../numeric/compile.js';
+import { loadVerifiedOptimizer } from '../numeric/verify-module.js';
 import type { OptimizerModule } from '../numeric/types.js';
 import { createRng, mixSeed } from '../numeric/problems/random.js';
 import { shuffleInPlace } from '../ir/random.js';
@@ -75,7 +75,7 @@ export function loadRule(file: string): { module: OptimizerModule; exactN: boole
   }
   const rule = parseRule(text, file);
   const d = derive(rule, { exactN: true });
-  return { module: loadOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN) };
+  return { module: loadVerifiedOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN) };
 }
 
 /** The config as compared on resume: everything but the number of steps, the output directory and where it was read. */

@@ -1,0 +1,173 @@
+/**
+ * verify: the derived F⁽ⁿ⁾ and M⁽ⁿ⁾ against the independent oracle (src/numeric/oracle.ts,
+ * the literal recursion differentiated along the history) before anything is shown.
+ *
+ * The closed forms are evaluated in extended precision (src/runtime/precise.ts), so what is
+ * compared is the formula, not float64's rounding of it; a difference beyond 10⁻⁹ relative
+ * plus the oracle's own rounding bound (10⁻⁸: the float64 oracle itself keeps no more digits where M is a small difference of large parts) is an InternalError naming the quantity, the
+ * regime, n, the parameters and the point. Nothing derived reaches the user otherwise.
+ */
+import type { Expr } from '../ir/expr.js';
+import type { Rule } from '../ir/rule.js';
+import { InternalError } from '../ir/diagnostics.js';
+import type { RegimeResult, Verification } from '../derive/types.js';
+import { oracleCorrection, oracleCorrectionErrorBound, oracleDirection } from '../numeric/oracle.js';
+import { A, precise, type Big } from '../runtime/precise.js';
+import { EXACT_STEPS, matVec, parameterDraws, samplePoint, type Point } from './sample.js';
+
+const TOLERANCE = 1e-7;
+/** The asymptotic comparison also carries the oracle's truncation at a finite n and its longer run. */
+const ASYMPTOTIC_TOLERANCE = 1e-7;
+/** The asymptotic forms are compared with the oracle at an n where every rateⁿ·n is below this. */
+const TAIL = 1e-13;
+const MAX_ASYMPTOTIC_N = 200_000;
+
+export interface VerifyOptions {
+  readonly draws?: number;
+  readonly points?: number;
+  readonly seed?: number;
+  /** Relative tolerance of the exact-n comparison (default 10⁻⁷). */
+  readonly tolerance?: number;
+  /** Include a draw with two rates exactly equal (default true). */
+  readonly coincident?: boolean;
+  /** Parameters sent to 0 after deriving (`--limit`): the oracle runs with them at 0. */
+  readonly limits?: readonly string[];
+}
+
+/** An integer, exactly (beyond 2⁵³ in 32-bit pieces). */
+function bigInt(v: bigint): Big {
+  const limit = 2n ** 53n;
+  if (v > -limit && v < limit) return A.num(Number(v));
+  return A.add(A.mul(bigInt(v / 2n ** 32n), A.num(2 ** 32)), A.num(Number(v % 2n ** 32n)));
+}
+
+/** e evaluated in extended precision; symbols read env. */
+function evalBig(e: Expr, env: ReadonlyMap<string, Big>): Big {
+  switch (e.kind) {
+    case 'num': return A.mul(bigInt(e.value.p), A.inv(bigInt(e.value.q)));
+    case 'sym': {
+      const v = env.get(e.name);
+      if (!v) throw new InternalError(`verification: unbound symbol '${e.name}'`);
+      return v;
+    }
+    case 'add': return A.add(...e.terms.map((t) => evalBig(t, env)));
+    case 'mul': return A.mul(...e.factors.map((f) => evalBig(f, env)));
+    case 'pow': return A.pow(evalBig(e.base, env), evalBig(e.exp, env));
+    case 'call': return A[e.fn](evalBig(e.arg, env));
+    case 'sum': {
+      const lo = Math.round(A.value(evalBig(e.lo, env))), hi = Math.round(A.value(evalBig(e.hi, env)));
+      let acc = A.num(0);
+      const inner = new Map(env);
+      for (let i = lo; i <= hi; i++) {
+        inner.set(e.index, A.num(i));
+        acc = A.add(acc, evalBig(e.body, inner));
+      }
+      return acc;
+    }
+  }
+}
+
+/** Per coordinate, e at (gⱼ, θⱼ, n, parameters), rounded once to float64. */
+function perCoordinate(e: Expr, p: Point, n: number, params: Readonly<Record<string, number>>): Float64Array {
+  const names = ['g', 'theta', 'n', ...Object.keys(params)];
+  const fn = (_: unknown, x: readonly Big[]) => evalBig(e, new Map(names.map((s, i) => [s, x[i]!])));
+  return Float64Array.from(p.g, (g, j) => precise([fn], [g, p.theta[j]!, n, ...Object.values(params)], names.map((s) => s !== 'n'))[0]!);
+}
+
+function direction(r: RegimeResult, p: Point, n: number, params: Readonly<Record<string, number>>): Float64Array {
+  return perCoordinate(r.F, p, n, params);
+}
+
+function correction(r: RegimeResult, p: Point, n: number, params: Readonly<Record<string, number>>): Float64Array {
+  const out = new Float64Array(p.g.length);
+  for (const t of r.M) {
+    const field = perCoordinate(t.field, p, n, params);
+    const v = t.kind === 'hvp' ? matVec(p.hessian, field) : field;
+    const w = perCoordinate(t.weight, p, n, params);
+    for (let j = 0; j < out.length; j++) out[j]! += w[j]! * v[j]!;
+  }
+  return out;
+}
+
+const maxAbs = (a: Float64Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+const maxDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+const show = (params: Readonly<Record<string, number>>) => Object.entries(params).map(([k, v]) => `${k} = ${v}`).join(', ');
+const vec = (a: Float64Array) => `[${Array.from(a, (x) => x.toPrecision(6)).join(', ')}]`;
+
+/** The n at which the asymptotic form is compared, or undefined when the memory is too long. */
+function asymptoticN(states: RegimeResult['states'], params: Readonly<Record<string, number>>): number | undefined {
+  let rate = 0;
+  const env = new Map(Object.entries(params).map(([k, v]) => [k, A.num(v)]));
+  for (const s of states) rate = Math.max(rate, Math.abs(A.value(evalBig(s.decay, env))));
+  if (rate === 0) return 10;
+  // rateⁿ·n² < TAIL (polynomial factors up to n² appear in the exact forms)
+  let n = Math.ceil(Math.log(TAIL) / Math.log(rate));
+  for (let i = 0; i < 60 && n * n * rate ** n > TAIL; i++) n = Math.ceil(n * 1.2);
+  return n <= MAX_ASYMPTOTIC_N ? n : undefined;
+}
+
+/** One regime's F⁽ⁿ⁾ and M⁽ⁿ⁾ as something to compare: the derived formulas or a generated module. */
+export interface Evaluator {
+  readonly regime: RegimeResult['regime'];
+  /** The states' decays (to choose the n of the asymptotic comparison). */
+  readonly states: RegimeResult['states'];
+  direction(p: Point, n: number, params: Readonly<Record<string, number>>): Float64Array;
+  correction(p: Point, n: number, params: Readonly<Record<string, number>>): Float64Array;
+}
+
+/** The derived formulas of a regime, evaluated in extended precision. */
+export const formulas = (r: RegimeResult): Evaluator => ({
+  regime: r.regime,
+  states: r.states,
+  direction: (p, n, params) => direction(r, p, n, params),
+  correction: (p, n, params) => correction(r, p, n, params),
+});
+
+/**
+ * Checks both regimes of a derivation against the oracle; returns what was checked, or
+ * throws InternalError at the first disagreement.
+ */
+export function verifyDerivation(rule: Rule, regimes: readonly RegimeResult[], options: VerifyOptions = {}): Verification {
+  return compareWithOracle(rule, regimes.map(formulas), 'derived', options);
+}
+
+/** The comparison itself, for the derived formulas or a generated module (`what` names it in errors). */
+export function compareWithOracle(rule: Rule, regimes: readonly Evaluator[], what: string, options: VerifyOptions = {}): Verification {
+  const draws = parameterDraws(rule, options.draws ?? 4, options.seed ?? 1, options.coincident ?? true);
+  const points = Array.from({ length: options.points ?? 1 }, (_, i) => samplePoint(1000 + i));
+  const zero = Object.fromEntries((options.limits ?? []).map((l) => [l, 0]));
+  let checks = 0, worst = 0;
+  const skipped = new Set<string>();
+  for (const draw of draws) {
+    const params: Record<string, number> = { ...Object.fromEntries(rule.params.map((p) => [p.name, Number(p.valueText)])), ...draw, ...zero };
+    for (const r of regimes) {
+      const steps = r.regime === 'exact-n' ? [...EXACT_STEPS] : [asymptoticN(r.states, params)];
+      for (const n of steps) {
+        if (n === undefined) { skipped.add(`the asymptotic regime where a rate is within 10⁻⁴ of 1 (${show(params)})`); continue; }
+        for (const p of points) {
+          const input = { rule, params, theta: p.theta, g: p.g, hessian: p.hessian, n };
+          const oF = oracleDirection(input), oM = oracleCorrection(input);
+          if (![...oF, ...oM].every(Number.isFinite)) { skipped.add(`parameters where the rule itself is not finite (${show(params)})`); continue; }
+          const F = r.direction(p, n, params), M = r.correction(p, n, params);
+          // M⁽⁰⁾ = 0 exactly: a value at the scale of 10⁻¹²·|H|·|F| is round-off, not a wrong formula
+          const bound = oracleCorrectionErrorBound(input) + 1e-12 * maxAbs(oF) * maxAbs(p.hessian);
+          for (const [q, got, want, slack] of [['F', F, oF, 0], ['M', M, oM, bound]] as const) {
+            const diff = maxDiff(got, want);
+            const scale = maxAbs(want);
+            checks++;
+            if (!(diff <= (r.regime === 'exact-n' ? options.tolerance ?? TOLERANCE : ASYMPTOTIC_TOLERANCE) * scale + slack + 1e-300))
+              throw new InternalError(`verification failed: the ${what} ${q}${r.regime === 'exact-n' ? `⁽ⁿ⁾ at n = ${n}` : ' (asymptotic)'} of '${rule.name}' differs from the oracle by ${diff.toExponential(2)} (oracle ${vec(want)}, ${what} ${vec(got)}) at ${show(params)}, θ = ${vec(p.theta)}, g = ${vec(p.g)}`);
+            if (scale > 0) worst = Math.max(worst, diff / scale);
+          }
+        }
+      }
+    }
+  }
+  return {
+    checks,
+    draws: draws.length,
+    regimes: regimes.map((r) => r.regime),
+    maxRelativeDifference: worst,
+    skipped: [...skipped].sort(),
+  };
+}
