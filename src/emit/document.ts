@@ -46,7 +46,7 @@ export function verificationSummary(d: Derivation): string {
   const v = d.verification;
   if (!v) return 'Not verified against the oracle (skipped on request).';
   const regimes = v.regimes.map((r) => (r === 'exact-n' ? 'exact finite-n (n = 0, 1, 2, 3, 10, 100)' : 'asymptotic')).join(' and ');
-  return `Verified against the independent oracle (the rule's literal recursion, differentiated along the history): ${v.checks} comparisons of F and M, ${regimes}, at the defaults and ${v.draws - 1} parameter draws across the declared domains (rates near 1, two rates equal, zeros); max relative difference ${v.maxRelativeDifference.toExponential(1)}.`;
+  return `Verified against the independent oracle (the rule's literal recursion, differentiated along the history): ${v.checks} comparisons of F and M, ${regimes}, at the defaults and ${v.draws - 1} parameter draws across the declared domains (rates near 1 among them); max relative difference ${v.maxRelativeDifference.toExponential(1)}.`;
 }
 
 function verificationSection(d: Derivation, out: Block[]) {

@@ -32,7 +32,8 @@ function drawValue(d: Domain, fallback: number, r: () => number): number {
 }
 
 /** Parameter sets: {} (the defaults), then random draws with the special cases mixed in. */
-export function parameterDraws(rule: Rule, count: number, seed: number, coincident = true): Record<string, number>[] {
+export function parameterDraws(rule: Rule, count: number, seed: number, special = true): Record<string, number>[] {
+  const coincident = special;
   const r = rng(seed);
   const out: Record<string, number>[] = [{}];
   const units = rule.params.filter((p) => isUnit(p.domain));
@@ -41,8 +42,8 @@ export function parameterDraws(rule: Rule, count: number, seed: number, coincide
     for (const p of rule.params) draw[p.name] = drawValue(p.domain, Number(p.valueText), r);
     if (i === 0) units.forEach((p, k) => { const x = coincident ? 0.9999 : 1 - 1e-4 * (1 + 0.3 * k); if (inside(p.domain, x)) draw[p.name] = x; }); // every rate close to 1
     if (i === 1 && coincident && units.length >= 2) draw[units[1]!.name] = draw[units[0]!.name]!; // two rates equal
-    if (i === 2) for (const p of rule.params) if (inside(p.domain, 0) && !isUnit(p.domain)) draw[p.name] = 0; // zeros (ε = 0, λ = 0)
-    if (i === 3) for (const p of units) if (inside(p.domain, 0)) draw[p.name] = 0; // a rate of 0 where allowed
+    if (i === 2 && special) for (const p of rule.params) if (inside(p.domain, 0) && !isUnit(p.domain)) draw[p.name] = 0; // zeros (ε = 0, λ = 0)
+    if (i === 3 && special) for (const p of units) if (inside(p.domain, 0)) draw[p.name] = 0; // a rate of 0 where allowed
     out.push(draw);
   }
   return out;

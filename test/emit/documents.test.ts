@@ -140,7 +140,7 @@ describe('JSON', () => {
       return keys.join('\0') === [...keys].sort().join('\0') && Object.values(v).every(sorted);
     };
     expect(sorted(j)).toBe(true);
-    expect(Object.keys(j)).toEqual(['F', 'M', 'assumptions', 'interpretation', 'limits', 'notes', 'parameters', 'regime', 'regimes', 'rule', 'schemaVersion']);
+    expect(Object.keys(j)).toEqual(['F', 'M', 'assumptions', 'interpretation', 'limits', 'notes', 'parameters', 'regime', 'regimes', 'rule', 'schemaVersion', 'verification']);
     expect(j['schemaVersion']).toBe(JSON_SCHEMA_VERSION);
     expect(j['regime']).toEqual({ requested: 'asymptotic', shown: 'asymptotic', label: 'asymptotic (n → ∞, valid after burn-in)', unavailable: expect.any(String) });
     expect((j['regimes'] as Record<string, unknown>)['exact-n']).toEqual({ unavailable: expect.any(String) });
