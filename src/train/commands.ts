@@ -17,7 +17,7 @@ import { writeReport } from './report.js';
 import { readSweepConfig, type SweepConfig } from './sweep-config.js';
 import { writeFileAtomic } from './files.js';
 import { readOutcome, runSweep, SweepError, type JobOutcome } from './sweep.js';
-import { trainAndRecord } from './train.js';
+import { trainAndRecord, type TrainOptions } from './train.js';
 
 export interface Io {
   out(text: string): void;
@@ -43,12 +43,14 @@ function userErrors(io: Io, run: () => Promise<number> | number): Promise<number
 
 export interface TrainArgs { readonly config: string; readonly resume: boolean; readonly cancelMemoryTerm: boolean }
 
-export function trainCommand(args: TrainArgs, io: Io): Promise<number> {
+/** `options`: for tests, the file operations of the run (to make them fail). */
+export function trainCommand(args: TrainArgs, io: Io, options: Pick<TrainOptions, 'fileOps'> = {}): Promise<number> {
   return userErrors(io, () => {
     const file = readTrainConfig(args.config);
     const config = args.cancelMemoryTerm ? { ...file, cancelMemoryTerm: true } : file;
     const bar = progressBar(process.stderr);
     const { result } = trainAndRecord(config, {
+      ...options,
       resume: args.resume,
       onLog: (_line, text) => {
         bar.done();

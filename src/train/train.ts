@@ -182,7 +182,8 @@ const loggedBefore = (config: TrainConfig, start: number) => {
 
 const readIfExists = (file: string) => (existsSync(file) ? onFile(file, () => readFileSync(file, 'utf8'), 'cannot read') : undefined);
 
-function run(config: TrainConfig, options: TrainOptions, setup: Setup): TrainResult {
+/** `beforeWrites` runs once every check has passed, before the run changes a file. */
+function run(config: TrainConfig, options: TrainOptions, setup: Setup, beforeWrites?: () => void): TrainResult {
   const { module, exactN, data, mlp } = setup;
   const h = config.optimizer.h;
   const ops = options.fileOps ?? NODE_FILE_OPS;
@@ -200,13 +201,13 @@ function run(config: TrainConfig, options: TrainOptions, setup: Setup): TrainRes
     for (const k of Object.keys(state.arrays)) state.arrays[k]!.set(ckpt.arrays[`state.${k}`]!);
     state.n = ckpt.n;
     start = ckpt.step;
-  } else {
-    // a fresh start: an old checkpoint would not belong to the new log
-    onFile(ckptFile, () => rmSync(ckptFile, { force: true }), 'cannot remove');
   }
   // The log holds exactly the lines of steps before `start`: later ones are written again.
   const old = readIfExists(logFile);
   const kept = start > 0 ? resumeLog(logFile, old, start, loggedBefore(config, start)).kept : '';
+  beforeWrites?.();
+  // a fresh start: an old checkpoint would not belong to the new log
+  if (!ckpt) onFile(ckptFile, () => rmSync(ckptFile, { force: true }), 'cannot remove');
   if (old !== kept) writeFileAtomic(logFile, kept, ops);
   const log = new AppendFile(logFile, ops);
   try {
@@ -357,10 +358,9 @@ export function trainAndRecord(config: TrainConfig, options: TrainOptions = {}):
   return naming(config, () => {
     const setup = prepare(config, options);
     return inRunDir(config.out, () => {
-      // until it is written again the run is unfinished (sweep --resume reads it that way)
       const resultFile = join(config.out, RESULT_FILE);
-      onFile(resultFile, () => rmSync(resultFile, { force: true }), 'cannot remove');
-      const result = run(config, options, setup);
+      // until it is written again the run is unfinished (sweep --resume reads it that way)
+      const result = run(config, options, setup, () => onFile(resultFile, () => rmSync(resultFile, { force: true }), 'cannot remove'));
       const record: RunRecord = { name: config.name, steps: config.steps, step: result.step, stopped: result.stopped ?? null, last: result.last ?? null };
       const ops = options.fileOps;
       // the run's own config, so that `memloss train <out>/config.json` repeats it (sweep runs too)
