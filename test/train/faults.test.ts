@@ -154,21 +154,26 @@ describe('a run directory in use', () => {
     }
   });
 
-  it('a second sweep on the same directory is refused (exit 1, one line)', async () => {
+  it('a second sweep on the same directory is refused, and so is a sweep job whose run directory is in use (exit 1, one line)', async () => {
     const out = join(tmp, 'sweep-runs');
     const f = join(tmp, 'sweep.json');
     writeFileSync(f, JSON.stringify({
       name: 's', base: { data: { dir: dataDir, train: 60, test: 30, classes: 3 }, model: { hidden: 8 }, steps: 4 }, out, report: join(tmp, 's.md'),
       runs: [{ label: 'a', optimizer: { rule, h: 0.01 } }],
     }));
-    mkdirSync(out, { recursive: true });
-    const release = lockRunDir(out);
-    try {
-      const r = await capture(() => main(['sweep', f]));
-      expect(r.code).toBe(1);
-      expect(lines(r.stderr)).toEqual([expect.stringMatching(/^memloss: .*sweep-runs is in use by another run \(pid \d+\)/)]);
-    } finally {
-      release();
+    mkdirSync(join(out, 'a-seed1'), { recursive: true });
+    for (const [dir, message] of [
+      [out, /^memloss: .*sweep-runs is in use by another run \(pid \d+\)/],
+      [join(out, 'a-seed1'), /^memloss: job a-seed1: .*a-seed1 is in use by another run \(pid \d+\)/], // held by this thread, refused in the worker's
+    ] as const) {
+      const release = lockRunDir(dir);
+      try {
+        const r = await capture(() => main(['sweep', f]));
+        expect(r.code).toBe(1);
+        expect(lines(r.stderr)).toEqual([expect.stringMatching(message)]);
+      } finally {
+        release();
+      }
     }
   });
 });
