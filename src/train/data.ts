@@ -73,12 +73,19 @@ export function loadDataSet(o: DataOptions): DataSet {
  * checkpoint's, so a data file that changed under a run is noticed even where its name did not.
  */
 export function dataHash(d: DataSet): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify([d.inputs, d.classes, d.train.x.rows, d.test.x.rows]));
-  for (const s of [d.train, d.test])
-    for (const a of [s.x.rowPtr, s.x.colIdx, s.x.values, s.y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return h.digest('hex');
+  let hash = hashes.get(d);
+  if (hash === undefined) {
+    const h = createHash('sha256');
+    h.update(JSON.stringify([d.inputs, d.classes, d.train.x.rows, d.test.x.rows]));
+    for (const s of [d.train, d.test])
+      for (const a of [s.x.rowPtr, s.x.colIdx, s.x.values, s.y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    hashes.set(d, (hash = h.digest('hex')));
+  }
+  return hash;
 }
+
+/** A sweep worker trains many runs on one loaded data set: hash it once. */
+const hashes = new WeakMap<DataSet, string>();
 
 /** The first `count` images as sparse rows, scaled to [0, 1] and averaged over d×d blocks. */
 export function sparseImages(images: IdxArray, count: number, d: number, file: string): SparseRows {
