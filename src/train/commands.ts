@@ -1,19 +1,23 @@
 /**
  * `memloss train` and `memloss sweep` behind the CLI (src/cli.ts only parses arguments).
- * Exit codes: 0 done, 1 a run stopped (NaN or divergence), 2 a mistake in the config, data
- * or rule file (one line naming the file and the key), 3 internal error (thrown to the CLI).
+ * Exit codes: 0 done, 1 a run stopped (NaN or divergence) or cannot go on (its directory is
+ * in use, a file cannot be written, the checkpoint or log does not fit), 2 a mistake in the
+ * config, data or rule file (one line naming the file and the key), 3 internal error
+ * (thrown to the CLI).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { progressBar } from '../numeric/progress.js';
 import { readTrainConfig } from './config.js';
-import { describeError, isInputError } from './errors.js';
+import { describeError, errorKind, onFile } from './errors.js';
+import { lockRunDir } from './lock.js';
 import { writeReport } from './report.js';
-import { readSweepConfig } from './sweep-config.js';
+import { readSweepConfig, type SweepConfig } from './sweep-config.js';
+import { writeFileAtomic } from './files.js';
 import { readOutcome, runSweep, SweepError, type JobOutcome } from './sweep.js';
-import { trainAndRecord } from './train.js';
+import { trainAndRecord, type TrainOptions } from './train.js';
 
 export interface Io {
   out(text: string): void;
@@ -22,14 +26,13 @@ export interface Io {
 
 const EXIT = { ok: 0, stopped: 1, input: 2 } as const;
 
-/** Input errors become one line and exit 2; anything else is rethrown (an internal error). */
-function inputErrors(io: Io, run: () => Promise<number> | number): Promise<number> {
+/** Input errors become one line and exit 2, a run that cannot go on one line and exit 1; anything else is rethrown (an internal error). */
+function userErrors(io: Io, run: () => Promise<number> | number): Promise<number> {
   const fail = (e: unknown) => {
-    if (isInputError(e) || (e instanceof SweepError && e.input)) {
-      io.err(`memloss: ${e instanceof SweepError ? e.message : describeError(e)}\n`);
-      return EXIT.input;
-    }
-    throw e;
+    const kind = e instanceof SweepError ? e.kind : errorKind(e);
+    if (kind === 'internal') throw e;
+    io.err(`memloss: ${e instanceof SweepError ? e.message : describeError(e)}\n`);
+    return kind === 'input' ? EXIT.input : EXIT.stopped;
   };
   try {
     return Promise.resolve(run()).catch(fail);
@@ -40,12 +43,14 @@ function inputErrors(io: Io, run: () => Promise<number> | number): Promise<numbe
 
 export interface TrainArgs { readonly config: string; readonly resume: boolean; readonly cancelMemoryTerm: boolean }
 
-export function trainCommand(args: TrainArgs, io: Io): Promise<number> {
-  return inputErrors(io, () => {
+/** `options`: for tests, the file operations of the run (to make them fail). */
+export function trainCommand(args: TrainArgs, io: Io, options: Pick<TrainOptions, 'fileOps'> = {}): Promise<number> {
+  return userErrors(io, () => {
     const file = readTrainConfig(args.config);
     const config = args.cancelMemoryTerm ? { ...file, cancelMemoryTerm: true } : file;
     const bar = progressBar(process.stderr);
     const { result } = trainAndRecord(config, {
+      ...options,
       resume: args.resume,
       onLog: (_line, text) => {
         bar.done();
@@ -69,44 +74,54 @@ interface SweepTiming { readonly wallSeconds: number; readonly load: string; rea
 export interface SweepArgs { readonly sweep: string; readonly resume: boolean; readonly workers?: number; readonly reportOnly: boolean }
 
 export function sweepCommand(args: SweepArgs, io: Io): Promise<number> {
-  return inputErrors(io, async () => {
+  return userErrors(io, async () => {
     const sweep = readSweepConfig(args.sweep);
-    const t0 = performance.now();
-    let outcomes: JobOutcome[];
-    if (args.reportOnly) {
-      outcomes = sweep.jobs.map((j) => {
-        const o = readOutcome(j);
-        if (!o) throw new SweepError(`--report-only: run ${j.config.name} has no result in ${j.config.out}`, true);
-        return o;
-      });
-    } else {
-      const bar = progressBar(process.stderr);
-      outcomes = await runSweep(sweep, {
-        resume: args.resume,
-        ...(args.workers !== undefined ? { workers: args.workers } : {}),
-        onProgress: (done, total, finished) => bar.update(done, total, `${sweep.name}: ${finished}/${sweep.jobs.length} runs`),
-      });
-      bar.done();
+    // one sweep at a time in its directory (each run locks its own as well)
+    onFile(sweep.out, () => mkdirSync(sweep.out, { recursive: true }), 'cannot create the sweep directory');
+    const release = lockRunDir(sweep.out);
+    try {
+      return await sweepLocked(sweep, args, io);
+    } finally {
+      release();
     }
-    // The sweep's wall time is kept beside the runs, so that --report-only can still print it;
-    // --resume adds its time to the earlier invocations'.
-    const timingFile = join(sweep.out, 'sweep-timing.json');
-    const earlier = existsSync(timingFile) ? (JSON.parse(readFileSync(timingFile, 'utf8')) as SweepTiming) : undefined;
-    let timing = earlier;
-    if (!args.reportOnly) {
-      mkdirSync(sweep.out, { recursive: true });
-      const now = (performance.now() - t0) / 1000, load = loadavg().map((x) => x.toFixed(2)).join(', ');
-      timing = args.resume && earlier
-        ? { wallSeconds: earlier.wallSeconds + now, load, invocations: [...(earlier.invocations ?? [earlier.wallSeconds]), now] }
-        : { wallSeconds: now, load, invocations: [now] };
-      writeFileSync(timingFile, `${JSON.stringify(timing, null, 2)}\n`);
-    }
-    const command = ['memloss', 'sweep', args.sweep].join(' ');
-    await writeReport(sweep, outcomes, { sweepFile: args.sweep, command, ...(timing ?? {}) });
-    const wall = timing?.wallSeconds ?? 0;
-    const stopped = outcomes.filter((o) => o.record.stopped !== null);
-    for (const o of stopped) io.err(`memloss: ${o.job.config.name}: ${o.record.stopped}\n`);
-    io.out(`${sweep.jobs.length} runs${args.reportOnly ? '' : ` in ${(wall / 60).toFixed(1)} min`}; report written to ${sweep.report}\n`);
-    return stopped.length ? EXIT.stopped : EXIT.ok;
   });
+}
+
+async function sweepLocked(sweep: SweepConfig, args: SweepArgs, io: Io): Promise<number> {
+  const t0 = performance.now();
+  let outcomes: JobOutcome[];
+  if (args.reportOnly) {
+    outcomes = sweep.jobs.map((j) => {
+      const o = readOutcome(j);
+      if (!o) throw new SweepError(`--report-only: run ${j.config.name} has no result in ${j.config.out}`, 'input');
+      return o;
+    });
+  } else {
+    const bar = progressBar(process.stderr);
+    outcomes = await runSweep(sweep, {
+      resume: args.resume,
+      ...(args.workers !== undefined ? { workers: args.workers } : {}),
+      onProgress: (done, total, finished) => bar.update(done, total, `${sweep.name}: ${finished}/${sweep.jobs.length} runs`),
+    });
+    bar.done();
+  }
+  // The sweep's wall time is kept beside the runs, so that --report-only can still print it;
+  // --resume adds its time to the earlier invocations'.
+  const timingFile = join(sweep.out, 'sweep-timing.json');
+  const earlier = existsSync(timingFile) ? (JSON.parse(readFileSync(timingFile, 'utf8')) as SweepTiming) : undefined;
+  let timing = earlier;
+  if (!args.reportOnly) {
+    const now = (performance.now() - t0) / 1000, load = loadavg().map((x) => x.toFixed(2)).join(', ');
+    timing = args.resume && earlier
+      ? { wallSeconds: earlier.wallSeconds + now, load, invocations: [...(earlier.invocations ?? [earlier.wallSeconds]), now] }
+      : { wallSeconds: now, load, invocations: [now] };
+    writeFileAtomic(timingFile, `${JSON.stringify(timing, null, 2)}\n`);
+  }
+  const command = ['memloss', 'sweep', args.sweep].join(' ');
+  await writeReport(sweep, outcomes, { sweepFile: args.sweep, command, ...(timing ?? {}) });
+  const wall = timing?.wallSeconds ?? 0;
+  const stopped = outcomes.filter((o) => o.record.stopped !== null);
+  for (const o of stopped) io.err(`memloss: ${o.job.config.name}: ${o.record.stopped}\n`);
+  io.out(`${sweep.jobs.length} runs${args.reportOnly ? '' : ` in ${(wall / 60).toFixed(1)} min`}; report written to ${sweep.report}\n`);
+  return stopped.length ? EXIT.stopped : EXIT.ok;
 }

@@ -11,7 +11,7 @@ export class ConfigError extends Error {}
 
 export interface TrainConfig {
   readonly name: string;
-  readonly data: { readonly dir: string; readonly train: number; readonly test: number; readonly downsample: number };
+  readonly data: { readonly dir: string; readonly train: number; readonly test: number; readonly downsample: number; readonly classes: number };
   readonly model: { readonly hidden: number; readonly activation: Activation; readonly precision: Precision };
   readonly optimizer: { readonly rule: string; readonly h: number; readonly hyper: Readonly<Record<string, number>> };
   /** Rows per step; null: the full training subset (the regime of the theory). */
@@ -66,24 +66,26 @@ function reader(file: string, obj: Json, prefix: string, known: readonly string[
   const fail = (k: string, what: string): never => {
     throw new ConfigError(`${file}: key '${prefix}${k}' ${what}, got ${JSON.stringify(obj[k])}`);
   };
+  // null is a value here, not an absent key: `"data": null` must not fall back to the defaults
+  const get = (k: string, dflt: unknown) => (obj[k] === undefined ? dflt : obj[k]);
   return {
     fail,
     object(k: string): Json {
-      const v = obj[k] ?? {};
+      const v = get(k, {});
       return isObject(v) ? v : fail(k, 'must be an object');
     },
     string(k: string, dflt?: string): string {
-      const v = obj[k] ?? dflt;
+      const v = get(k, dflt);
       if (v === undefined) throw new ConfigError(`${file}: missing key '${prefix}${k}'`);
       return typeof v === 'string' && v.length > 0 ? v : fail(k, 'must be a non-empty string');
     },
     number(k: string, dflt: number | undefined, ok: (x: number) => boolean, what: string): number {
-      const v = obj[k] ?? dflt;
+      const v = get(k, dflt);
       if (v === undefined) throw new ConfigError(`${file}: missing key '${prefix}${k}'`);
       return typeof v === 'number' && ok(v) ? v : fail(k, `must be ${what}`);
     },
     boolean(k: string, dflt: boolean): boolean {
-      const v = obj[k] ?? dflt;
+      const v = get(k, dflt);
       return typeof v === 'boolean' ? v : fail(k, 'must be true or false');
     },
   };
@@ -100,7 +102,7 @@ export function parseTrainConfig(json: Json, file: string): TrainConfig {
   const name = top.string('name');
   if (!/^[A-Za-z0-9._-]+$/.test(name)) top.fail('name', 'must use only letters, digits, . _ and - (it names the run directory)');
   const dataJson = top.object('data'), modelJson = top.object('model'), optJson = top.object('optimizer');
-  const data = reader(file, dataJson, 'data.', ['dir', 'train', 'test', 'downsample']);
+  const data = reader(file, dataJson, 'data.', ['dir', 'train', 'test', 'downsample', 'classes']);
   const model = reader(file, modelJson, 'model.', ['hidden', 'activation', 'precision']);
   const opt = reader(file, optJson, 'optimizer.', ['rule', 'h', 'hyper']);
   const activation = model.string('activation', 'tanh');
@@ -117,14 +119,18 @@ export function parseTrainConfig(json: Json, file: string): TrainConfig {
   if (batch !== undefined && batch !== null && !(typeof batch === 'number' && positiveInt(batch)))
     top.fail('batchSize', 'must be a positive integer or null (full batch)');
   const steps = top.number('steps', undefined, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  const dataConfig = {
+    dir: data.string('dir', DEFAULT_DATA_DIR),
+    train: data.number('train', 10000, positiveInt, 'a positive integer'),
+    test: data.number('test', 10000, positiveInt, 'a positive integer'),
+    downsample: data.number('downsample', 1, positiveInt, 'a positive integer (1: full resolution, 2: 14×14)'),
+    classes: data.number('classes', 10, (x) => Number.isInteger(x) && x >= 2 && x <= 256, 'an integer from 2 to 256 (labels are bytes)'),
+  };
+  // a batch larger than the training subset would silently be the full batch
+  if (typeof batch === 'number' && batch > dataConfig.train) top.fail('batchSize', `must not exceed data.train = ${dataConfig.train}`);
   return {
     name,
-    data: {
-      dir: data.string('dir', DEFAULT_DATA_DIR),
-      train: data.number('train', 10000, positiveInt, 'a positive integer'),
-      test: data.number('test', 10000, positiveInt, 'a positive integer'),
-      downsample: data.number('downsample', 1, positiveInt, 'a positive integer (1: full resolution, 2: 14×14)'),
-    },
+    data: dataConfig,
     model: { hidden: model.number('hidden', 128, positiveInt, 'a positive integer'), activation: activation as Activation, precision: precision as Precision },
     optimizer: { rule: opt.string('rule'), h: opt.number('h', undefined, positive, 'a positive number'), hyper },
     batchSize: typeof batch === 'number' ? batch : null,

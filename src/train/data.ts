@@ -4,6 +4,7 @@
  * as sparse rows (CSR). Sparse because Fashion-MNIST images are about half zeros: the
  * two big products of a step (X·W₁ and Xᵀ·δ) then cost only the non-zero pixels.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, readIdx, type IdxArray } from './idx.js';
@@ -35,6 +36,8 @@ export interface DataOptions {
   readonly test: number;
   /** Average d×d pixel blocks (1: full resolution). */
   readonly downsample: number;
+  /** Labels are 0 … classes−1 (the model's outputs); another label is an error. */
+  readonly classes: number;
 }
 
 /** `train-images-idx3-ubyte.gz` or, when that is absent, the uncompressed name. */
@@ -53,15 +56,36 @@ export function loadDataSet(o: DataOptions): DataSet {
     if (images.dims[0] !== labels.dims[0])
       throw new DataError(`${imagesFile} holds ${images.dims[0]} images but ${labelsFile} holds ${labels.dims[0]} labels`);
     if (count > images.dims[0]!) throw new DataError(`data.${what} = ${count} but ${imagesFile} holds only ${images.dims[0]} images`);
-    return { x: sparseImages(images, count, o.downsample, imagesFile), y: Int32Array.from(labels.data.subarray(0, count)) };
+    const y = Int32Array.from(labels.data.subarray(0, count));
+    const i = y.findIndex((c) => c >= o.classes);
+    if (i >= 0) throw new DataError(`${labelsFile}: label ${y[i]} of image ${i} is not below data.classes = ${o.classes}`);
+    return { x: sparseImages(images, count, o.downsample, imagesFile), y };
   };
   const train = split('train', o.train, 'train');
   const test = split('t10k', o.test, 'test');
   if (train.x.cols !== test.x.cols) throw new DataError(`${o.dir}: training and test images differ in size`);
-  let classes = 0;
-  for (const y of [train.y, test.y]) for (const c of y) classes = Math.max(classes, c + 1);
-  return { train, test, inputs: train.x.cols, classes: Math.max(classes, 2) };
+  return { train, test, inputs: train.x.cols, classes: o.classes };
 }
+
+/**
+ * The identity of a data set as a run sees it: sha256 over its shape and every array (the
+ * pixels after scaling and downsampling, the labels). A resumed run compares it with the
+ * checkpoint's, so a data file that changed under a run is noticed even where its name did not.
+ */
+export function dataHash(d: DataSet): string {
+  let hash = hashes.get(d);
+  if (hash === undefined) {
+    const h = createHash('sha256');
+    h.update(JSON.stringify([d.inputs, d.classes, d.train.x.rows, d.test.x.rows]));
+    for (const s of [d.train, d.test])
+      for (const a of [s.x.rowPtr, s.x.colIdx, s.x.values, s.y]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    hashes.set(d, (hash = h.digest('hex')));
+  }
+  return hash;
+}
+
+/** A sweep worker trains many runs on one loaded data set: hash it once. */
+const hashes = new WeakMap<DataSet, string>();
 
 /** The first `count` images as sparse rows, scaled to [0, 1] and averaged over d×d blocks. */
 export function sparseImages(images: IdxArray, count: number, d: number, file: string): SparseRows {

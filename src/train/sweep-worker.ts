@@ -6,13 +6,13 @@ import { parentPort } from 'node:worker_threads';
 import type { TrainConfig } from './config.js';
 import { loadDataSet, type DataSet } from './data.js';
 import { trainAndRecord } from './train.js';
-import { describeError, isInputError } from './errors.js';
+import { describeError, errorKind, type ErrorKind } from './errors.js';
 
 export interface JobMessage { readonly config: TrainConfig; readonly resume: boolean }
 export type WorkerReply =
   | { readonly type: 'progress'; readonly name: string; readonly done: number }
   | { readonly type: 'done'; readonly name: string; readonly secondsPerStep: number; readonly seconds: number }
-  | { readonly type: 'error'; readonly name: string; readonly message: string; readonly input: boolean };
+  | { readonly type: 'error'; readonly name: string; readonly message: string; readonly kind: ErrorKind };
 
 const port = parentPort!;
 const data = new Map<string, DataSet>();
@@ -33,6 +33,6 @@ port.on('message', ({ config, resume }: JobMessage) => {
     });
     post({ type: 'done', name: config.name, secondsPerStep: result.secondsPerStep, seconds: result.seconds });
   } catch (e) {
-    post({ type: 'error', name: config.name, message: describeError(e), input: isInputError(e) });
+    post({ type: 'error', name: config.name, message: describeError(e), kind: errorKind(e) });
   }
 });

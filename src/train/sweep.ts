@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ConfigError } from './config.js';
+import { RunError, type ErrorKind } from './errors.js';
 import type { Job, SweepConfig } from './sweep-config.js';
 import type { JobMessage, WorkerReply } from './sweep-worker.js';
 import { LOG_FILE, RESULT_FILE, TIMING_FILE, type LogLine, type RunRecord } from './train.js';
@@ -27,9 +28,9 @@ export interface SweepOptions {
   readonly onProgress?: (done: number, total: number, finished: number) => void;
 }
 
-/** A failure inside a job: `input` when the user's config, data or rule is at fault. */
+/** A failure inside a job, of the kind of the error the job met (errors.ts: input, run or internal). */
 export class SweepError extends Error {
-  constructor(message: string, readonly input: boolean) {
+  constructor(message: string, readonly kind: ErrorKind) {
     super(message);
   }
 }
@@ -42,11 +43,19 @@ function startWorker(): Worker {
   return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${target}); })`, { eval: true });
 }
 
+/** A job's result, undefined while it has none (result.json is written last, atomically, when a run ends). */
 export function readOutcome(job: Job): JobOutcome | undefined {
   const resultFile = join(job.config.out, RESULT_FILE);
   if (!existsSync(resultFile)) return undefined;
   const record = JSON.parse(readFileSync(resultFile, 'utf8')) as RunRecord;
-  const log = readFileSync(join(job.config.out, LOG_FILE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+  const logFile = join(job.config.out, LOG_FILE);
+  const log = readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l, i) => {
+    try {
+      return JSON.parse(l) as LogLine;
+    } catch {
+      throw new RunError(`${logFile}: line ${i + 1} is not a log line; run the job again`);
+    }
+  });
   const timingFile = join(job.config.out, TIMING_FILE);
   const timing = existsSync(timingFile) ? (JSON.parse(readFileSync(timingFile, 'utf8')) as { secondsPerStep: number }) : undefined;
   return { job, record, log, ...(timing ? { secondsPerStep: timing.secondsPerStep } : {}) };
@@ -91,9 +100,9 @@ export async function runSweep(sweep: SweepConfig, options: SweepOptions = {}): 
           }
           w.off('message', onMessage);
           running--;
-          if (m.type === 'error') return reject(new SweepError(`job ${m.name}: ${m.message}`, m.input));
+          if (m.type === 'error') return reject(new SweepError(`job ${m.name}: ${m.message}`, m.kind));
           const o = readOutcome(job);
-          if (!o) return reject(new SweepError(`job ${m.name} finished without a result file`, false));
+          if (!o) return reject(new SweepError(`job ${m.name} finished without a result file`, 'internal'));
           outcomes.set(job.config.name, { ...o, secondsPerStep: m.secondsPerStep });
           done.set(m.name, job.config.steps);
           progress();
@@ -104,7 +113,7 @@ export async function runSweep(sweep: SweepConfig, options: SweepOptions = {}): 
       };
       for (let i = 0; i < workers; i++) {
         const w = startWorker();
-        w.on('error', (e) => reject(new SweepError(`a worker failed: ${e.message}`, false)));
+        w.on('error', (e) => reject(new SweepError(`a worker failed: ${e.message}`, 'internal')));
         pool.push(w);
         feed(w);
       }

@@ -6,20 +6,28 @@
  * Step n (θ = θₙ): gradient on the batch → (log) → optimizer step. With cancelMemoryTerm the
  * optimizer is fed the gradient of the penalized loss L − h·c·Φ instead (penalizedGradient).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseRule } from '../parse/rule-file.js';
 import { derive } from '../derive/index.js';
+import type { Rule } from '../ir/rule.js';
 import { loadVerifiedOptimizer } from '../numeric/verify-module.js';
 import type { OptimizerModule } from '../numeric/types.js';
 import { createRng, mixSeed } from '../numeric/problems/random.js';
 import { shuffleInPlace } from '../ir/random.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { readCheckpoint, sha256, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { ConfigError, type TrainConfig } from './config.js';
-import { loadDataSet, type DataSet } from './data.js';
+import { dataHash, loadDataSet, type DataSet } from './data.js';
+import { onFile, RunError } from './errors.js';
+import { AppendFile, NODE_FILE_OPS, writeFileAtomic, type FileOps } from './files.js';
+import { DataError } from './idx.js';
 import type { KernelFactory } from './kernels.js';
-import { createMlp } from './model.js';
+import { lockRunDir } from './lock.js';
+import { resumeLog } from './log.js';
+import { estimateMemory, memoryRefusal } from './memory.js';
+import { createMlp, type Mlp } from './model.js';
 import { wasmKernelFactory } from './wasm-kernels.js';
 
 /** One logged step. Fixed key order, no timings: same config and seed → same bytes. */
@@ -43,6 +51,10 @@ export interface TrainOptions {
   readonly kernels?: KernelFactory;
   /** Data already loaded (the sweep shares nothing between workers, tests pass tiny sets). */
   readonly data?: DataSet;
+  /** How files are written; tests inject failures (a full disk, a kill before a rename). */
+  readonly fileOps?: FileOps;
+  /** Bytes of memory a run may use (default: the machine's, os.totalmem()). */
+  readonly memoryLimit?: number;
   readonly onLog?: (line: LogLine, text: string) => void;
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -65,17 +77,17 @@ export const RESULT_FILE = 'result.json';
 export const TIMING_FILE = 'timing.json';
 export const CONFIG_FILE = 'config.json';
 
-/** The rule's generated code and whether its exact finite-n correction exists. */
-export function loadRule(file: string): { module: OptimizerModule; exactN: boolean } {
-  let text: string;
+/** The rule, its generated code, whether its exact finite-n correction exists, and the sha256 of the file. */
+export function loadRule(file: string): { rule: Rule; module: OptimizerModule; exactN: boolean; hash: string } {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch {
     throw new ConfigError(`key 'optimizer.rule': cannot read rule file ${file}`);
   }
-  const rule = parseRule(text, file);
+  const rule = parseRule(bytes.toString('utf8'), file);
   const d = derive(rule, { exactN: true });
-  return { module: loadVerifiedOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN) };
+  return { rule, module: loadVerifiedOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN), hash: sha256(bytes).toString('hex') };
 }
 
 /** The config as compared on resume: everything but the number of steps, the output directory and where it was read. */
@@ -87,49 +99,177 @@ const norm = (a: Float64Array) => {
   return Math.sqrt(s);
 };
 
+/** Trains (in `config.out`, which it locks for the time of the run). */
 export function train(config: TrainConfig, options: TrainOptions = {}): TrainResult {
+  return naming(config, () => {
+    const setup = prepare(config, options);
+    return inRunDir(config.out, () => run(config, options, setup));
+  });
+}
+
+/** Errors about a key of the config name the config too. */
+function naming<T>(config: TrainConfig, f: () => T): T {
   try {
-    return run(config, options);
+    return f();
   } catch (e) {
-    // errors about a key of the config name the config too
     if (e instanceof ConfigError && e.message.startsWith('key ')) throw new ConfigError(`${config.source}: ${e.message}`);
     throw e;
   }
 }
 
-function run(config: TrainConfig, options: TrainOptions): TrainResult {
-  const { module, exactN } = loadRule(config.optimizer.rule);
-  for (const k of Object.keys(config.optimizer.hyper))
-    if (!Object.hasOwn(module.defaults, k))
-      throw new ConfigError(`key 'optimizer.hyper.${k}': ${module.name} has no parameter '${k}' (its parameters: ${Object.keys(module.defaults).join(', ') || 'none'})`);
+/** Runs `f` holding the lock of the run directory (created if needed). */
+function inRunDir<T>(out: string, f: () => T): T {
+  onFile(out, () => mkdirSync(out, { recursive: true }), 'cannot create the run directory');
+  const release = lockRunDir(out);
+  try {
+    return f();
+  } finally {
+    release();
+  }
+}
+
+/** Everything a run needs before it touches its directory; every check of the config against the rule and the data happens here. */
+interface Setup {
+  readonly module: OptimizerModule;
+  readonly exactN: boolean;
+  readonly ruleHash: string;
+  readonly hyper: Readonly<Record<string, number>>;
+  readonly data: DataSet;
+  readonly dataHash: string;
+  readonly mlp: Mlp;
+}
+
+function prepare(config: TrainConfig, options: TrainOptions): Setup {
+  const { rule, module, exactN, hash } = loadRule(config.optimizer.rule);
+  for (const [k, v] of Object.entries(config.optimizer.hyper)) {
+    const p = rule.params.find((q) => q.name === k);
+    if (!p) throw new ConfigError(`key 'optimizer.hyper.${k}': ${module.name} has no parameter '${k}' (its parameters: ${rule.params.map((q) => q.name).join(', ') || 'none'})`);
+    const { lo, hi, loOpen, hiOpen, text } = p.domain;
+    if (v < lo || v > hi || (loOpen && v === lo) || (hiOpen && v === hi))
+      throw new ConfigError(`key 'optimizer.hyper.${k}' = ${v} lies outside the domain ${text} that ${config.optimizer.rule} declares for it`);
+  }
   const hyper = { ...module.defaults, ...config.optimizer.hyper };
-  const h = config.optimizer.h;
   const data = options.data ?? loadDataSet(config.data);
+  checkLabels(data, config.data.classes);
+  const K = config.model.hidden;
+  const estimate = estimateMemory({
+    inputs: data.inputs, hidden: K, classes: config.data.classes,
+    trainRows: data.train.x.rows, testRows: data.test.x.rows, trainNonZeros: data.train.x.colIdx.length, testNonZeros: data.test.x.colIdx.length,
+    states: rule.states.length, precision: config.model.precision, wasm: options.kernels === undefined,
+  });
+  const refusal = memoryRefusal(estimate, options.memoryLimit ?? totalmem());
+  if (refusal) throw new ConfigError(`${config.source}: ${refusal}; make model.hidden (${K}), data.train (${config.data.train}) or data.test (${config.data.test}) smaller`);
   const maxRows = Math.max(data.train.x.rows, data.test.x.rows);
   const kernels = options.kernels ?? wasmKernelFactory();
-  const mlp = createMlp({ inputs: data.inputs, hidden: config.model.hidden, classes: data.classes, activation: config.model.activation, precision: config.model.precision }, maxRows, kernels);
+  const mlp = createMlp({ inputs: data.inputs, hidden: K, classes: config.data.classes, activation: config.model.activation, precision: config.model.precision }, maxRows, kernels);
+  return { module, exactN, ruleHash: hash, hyper, data, dataHash: dataHash(data), mlp };
+}
+
+/** Labels of data passed in (options.data) were not checked by loadDataSet against this config. */
+function checkLabels(data: DataSet, classes: number): void {
+  for (const [what, y] of [['training', data.train.y], ['test', data.test.y]] as const) {
+    const i = y.findIndex((c) => c < 0 || c >= classes);
+    if (i >= 0) throw new DataError(`${what} label ${y[i]} of image ${i} is not below data.classes = ${classes}`);
+  }
+}
+
+/** The steps a run of this config logs before `start`. */
+const loggedBefore = (config: TrainConfig, start: number) => {
+  const steps: number[] = [];
+  for (let n = 0; n < start; n++) if (n % config.logEvery === 0 || n === config.steps) steps.push(n);
+  return steps;
+};
+
+const readIfExists = (file: string) => (existsSync(file) ? onFile(file, () => readFileSync(file, 'utf8'), 'cannot read') : undefined);
+
+/** `beforeWrites` runs once every check has passed, before the run changes a file. */
+function run(config: TrainConfig, options: TrainOptions, setup: Setup, beforeWrites?: () => void): TrainResult {
+  const { module, exactN, data, mlp } = setup;
+  const h = config.optimizer.h;
+  const ops = options.fileOps ?? NODE_FILE_OPS;
   const batches = batchRows(data.train.x.rows, config.batchSize, config.seed);
   const nExact = (n: number) => (exactN ? n : undefined);
 
-  mkdirSync(config.out, { recursive: true });
   const logFile = join(config.out, LOG_FILE), ckptFile = join(config.out, CHECKPOINT_FILE);
   let theta = mlp.init(config.seed);
   let state = module.init(mlp.dim);
   let start = 0;
   const ckpt = options.resume ? readCheckpoint(ckptFile) : undefined;
   if (ckpt) {
-    if (ckpt.config !== configKey(config)) throw new ConfigError(`${ckptFile} was written with a different configuration (only 'steps' and 'out' may change on --resume)`);
+    checkResume(ckptFile, ckpt, config, setup, { theta, ...Object.fromEntries(Object.entries(state.arrays).map(([k, a]) => [`state.${k}`, a])) });
     theta = ckpt.arrays['theta']!;
     for (const k of Object.keys(state.arrays)) state.arrays[k]!.set(ckpt.arrays[`state.${k}`]!);
     state.n = ckpt.n;
     start = ckpt.step;
   }
   // The log holds exactly the lines of steps before `start`: later ones are written again.
-  const kept = start > 0 && existsSync(logFile)
-    ? readFileSync(logFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as LogLine).step < start)
-    : [];
-  writeFileSync(logFile, kept.map((l) => `${l}\n`).join(''));
+  const old = readIfExists(logFile);
+  const kept = start > 0 ? resumeLog(logFile, old, start, loggedBefore(config, start)).kept : '';
+  beforeWrites?.();
+  // a fresh start: an old checkpoint would not belong to the new log
+  if (!ckpt) onFile(ckptFile, () => rmSync(ckptFile, { force: true }), 'cannot remove');
+  if (old !== kept) writeFileAtomic(logFile, kept, ops);
+  const log = new AppendFile(logFile, ops);
+  try {
+    return loop(config, options, setup, log, { theta, state, start, ckptFile, h, batches, nExact });
+  } finally {
+    log.close();
+  }
+}
 
+/** A checkpoint that does not belong to this run (config, rule, data, length, arrays) is refused with one line naming the difference. */
+function checkResume(file: string, c: Checkpoint, config: TrainConfig, setup: Setup, expected: Record<string, Float64Array>): void {
+  const refuse = (why: string): never => {
+    throw new RunError(`cannot resume from ${file}: ${why}`);
+  };
+  const key = configKey(config);
+  if (c.config !== key) refuse(`it was written with a different configuration (${configDifference(c.config, key)}; only 'steps' and 'out' may change on --resume)`);
+  const short = (h: string) => `${h.slice(0, 12)}…`;
+  if (c.ruleHash !== setup.ruleHash)
+    refuse(`the rule file ${config.optimizer.rule} changed since (sha256 ${short(c.ruleHash)} then, ${short(setup.ruleHash)} now); restore it or start over without --resume`);
+  if (c.dataHash !== setup.dataHash)
+    refuse(`the data in ${config.data.dir} changed since (sha256 of the loaded images and labels ${short(c.dataHash)} then, ${short(setup.dataHash)} now); restore it or start over without --resume`);
+  if (c.step > config.steps) refuse(`it is at step ${c.step} but ${config.source} has steps = ${config.steps}; a resumed run cannot be shorter (raise steps, or start over without --resume)`);
+  const names = Object.keys(expected);
+  for (const k of names) {
+    const a = c.arrays[k];
+    if (!a) refuse(`it has no array ${k}`);
+    if (a!.length !== expected[k]!.length) refuse(`its array ${k} holds ${a!.length} numbers, the model needs ${expected[k]!.length}`);
+  }
+  for (const k of Object.keys(c.arrays)) if (!names.includes(k)) refuse(`it has an array ${k} that this rule does not`);
+}
+
+/** The keys whose values differ between two canonical config texts, as `key: then → now`. */
+function configDifference(then: string, now: string): string {
+  const flat = (v: unknown, at: string, out: Map<string, string>) => {
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) flat(x, at ? `${at}.${k}` : k, out);
+    else out.set(at, JSON.stringify(v));
+    return out;
+  };
+  let a: Map<string, string>, b: Map<string, string>;
+  try {
+    a = flat(JSON.parse(then), '', new Map());
+    b = flat(JSON.parse(now), '', new Map());
+  } catch {
+    return 'unreadable';
+  }
+  const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  return keys.map((k) => `${k}: ${a.get(k) ?? 'absent'} then, ${b.get(k) ?? 'absent'} now`).join('; ') || 'key order';
+}
+
+interface LoopState {
+  readonly theta: Float64Array;
+  readonly state: ReturnType<OptimizerModule['init']>;
+  readonly start: number;
+  readonly ckptFile: string;
+  readonly h: number;
+  readonly batches: (n: number) => Int32Array;
+  readonly nExact: (n: number) => number | undefined;
+}
+
+function loop(config: TrainConfig, options: TrainOptions, setup: Setup, log: AppendFile, s: LoopState): TrainResult {
+  const { module, hyper, data, mlp } = setup;
+  const { theta, state, start, ckptFile, h, batches, nExact } = s;
   const grad = new Float64Array(mlp.dim), fullGrad = new Float64Array(mlp.dim);
   const hvp = (v: Float64Array) => mlp.hvp(v, new Float64Array(mlp.dim));
   const allRows = batches(-1);
@@ -159,7 +299,7 @@ function run(config: TrainConfig, options: TrainOptions): TrainResult {
       stopped = firstBad(n, [['train loss', trainLoss], ['gradient norm', norm(fullGrad)], ['test loss', test.loss], ['Φ', line.phi ?? 0], ['‖hM‖/‖F‖', line.hMOverF]], config.divergeAbove);
       if (stopped) break;
       const text = JSON.stringify(line);
-      appendFileSync(logFile, `${text}\n`);
+      log.append(`${text}\n`);
       options.onLog?.(line, text);
       last = line;
     }
@@ -174,10 +314,12 @@ function run(config: TrainConfig, options: TrainOptions): TrainResult {
     if ((n + 1) % config.checkpointEvery === 0 || n + 1 === config.steps) {
       const arrays: Record<string, Float64Array> = { theta };
       for (const [k, a] of Object.entries(state.arrays)) arrays[`state.${k}`] = a;
-      writeCheckpoint(ckptFile, { step: n + 1, n: state.n, config: configKey(config), arrays });
+      log.sync(); // the lines before this step are on disk before a checkpoint says they are
+      writeCheckpoint(ckptFile, { step: n + 1, n: state.n, config: configKey(config), ruleHash: setup.ruleHash, dataHash: setup.dataHash, arrays }, options.fileOps);
     }
     options.onProgress?.(n + 1, config.steps);
   }
+  log.sync();
   const seconds = (performance.now() - t0) / 1000;
   return { ...(last ? { last } : {}), ...(stopped ? { stopped } : {}), step: n, theta, seconds, secondsPerStep: n > start ? seconds / (n - start) : 0 };
 }
@@ -213,14 +355,22 @@ export interface RunRecord {
 
 /** Trains and writes result.json, timing.json and config.json next to the log. */
 export function trainAndRecord(config: TrainConfig, options: TrainOptions = {}): { record: RunRecord; result: TrainResult } {
-  const result = train(config, options);
-  const record: RunRecord = { name: config.name, steps: config.steps, step: result.step, stopped: result.stopped ?? null, last: result.last ?? null };
-  writeFileSync(join(config.out, RESULT_FILE), `${JSON.stringify(record, null, 2)}\n`);
-  // the run's own config, so that `memloss train <out>/config.json` repeats it (sweep runs too)
-  const { source: _source, ...plain } = config;
-  writeFileSync(join(config.out, CONFIG_FILE), `${JSON.stringify(plain, null, 2)}\n`);
-  writeFileSync(join(config.out, TIMING_FILE), `${JSON.stringify({ seconds: result.seconds, secondsPerStep: result.secondsPerStep }, null, 2)}\n`);
-  return { record, result };
+  return naming(config, () => {
+    const setup = prepare(config, options);
+    return inRunDir(config.out, () => {
+      const resultFile = join(config.out, RESULT_FILE);
+      // until it is written again the run is unfinished (sweep --resume reads it that way)
+      const result = run(config, options, setup, () => onFile(resultFile, () => rmSync(resultFile, { force: true }), 'cannot remove'));
+      const record: RunRecord = { name: config.name, steps: config.steps, step: result.step, stopped: result.stopped ?? null, last: result.last ?? null };
+      const ops = options.fileOps;
+      // the run's own config, so that `memloss train <out>/config.json` repeats it (sweep runs too)
+      const { source: _source, ...plain } = config;
+      writeFileAtomic(join(config.out, CONFIG_FILE), `${JSON.stringify(plain, null, 2)}\n`, ops);
+      writeFileAtomic(join(config.out, TIMING_FILE), `${JSON.stringify({ seconds: result.seconds, secondsPerStep: result.secondsPerStep }, null, 2)}\n`, ops);
+      writeFileAtomic(resultFile, `${JSON.stringify(record, null, 2)}\n`, ops); // last: its presence says the run is complete
+      return { record, result };
+    });
+  });
 }
 
 /** a/b, and 0 for 0/0 (no update and no correction, e.g. at a stationary point of sign-like rules). */

@@ -14,7 +14,7 @@ describe('training config', () => {
   it('fills the defaults', () => {
     const c = parseTrainConfig(minimal, 'c.json');
     expect(c).toMatchObject({
-      data: { dir: DEFAULT_DATA_DIR, train: 10000, test: 10000, downsample: 1 },
+      data: { dir: DEFAULT_DATA_DIR, train: 10000, test: 10000, downsample: 1, classes: 10 },
       model: { hidden: 128, activation: 'tanh', precision: 'f32' }, batchSize: null, seed: 1, logEvery: 10, checkpointEvery: 100,
       cancelMemoryTerm: false, out: 'runs/r',
     });
@@ -25,7 +25,13 @@ describe('training config', () => {
     [{ ...minimal, optimizer: { rule: 'x', h: 1, hyper: { beta2: '0.9' } } }, "c.json: key 'optimizer.hyper.beta2' must be a finite number, got \"0.9\""],
     [{ ...minimal, model: { activation: 'relu' } }, "c.json: key 'model.activation' must be one of tanh, softplus, got \"relu\""],
     [{ ...minimal, model: { precision: 'f16' } }, "c.json: key 'model.precision' must be one of f32, f64, got \"f16\""],
-    [{ ...minimal, data: { trian: 5 } }, "c.json: unknown key 'data.trian' (known here: dir, train, test, downsample)"],
+    [{ ...minimal, data: { trian: 5 } }, "c.json: unknown key 'data.trian' (known here: dir, train, test, downsample, classes)"],
+    // null is a value, not an absent key: it must not fall back to the defaults
+    [{ ...minimal, data: null }, "c.json: key 'data' must be an object, got null"],
+    [{ ...minimal, optimizer: { rule: 'x', h: 1, hyper: null } }, "c.json: key 'optimizer.hyper' must be an object, got null"],
+    [{ ...minimal, logEvery: null }, "c.json: key 'logEvery' must be a positive integer, got null"],
+    [{ ...minimal, data: { classes: 1 } }, "c.json: key 'data.classes' must be an integer from 2 to 256 (labels are bytes), got 1"],
+    [{ ...minimal, data: { train: 100 }, batchSize: 101 }, "c.json: key 'batchSize' must not exceed data.train = 100, got 101"],
     [{ ...minimal, batchSize: 0 }, "c.json: key 'batchSize' must be a positive integer or null (full batch), got 0"],
     [{ ...minimal, name: 'a/b' }, "c.json: key 'name' must use only letters"],
     [{ name: 'r', steps: 1 }, "c.json: missing key 'optimizer.rule'"],

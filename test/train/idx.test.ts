@@ -44,14 +44,16 @@ describe('data set', () => {
   it('loads a directory with gzipped and plain files, as sparse rows', () => {
     const dir = join(tmp, 'set');
     writeTinyIdx(dir, 12, 6);
-    const ds = loadDataSet({ dir, train: 10, test: 6, downsample: 1 });
+    const ds = loadDataSet({ dir, train: 10, test: 6, downsample: 1, classes: 3 });
     expect(ds.inputs).toBe(64);
     expect(ds.classes).toBe(3);
     expect(ds.train.x.rows).toBe(10);
     expect([...ds.train.y.subarray(0, 4)]).toEqual([0, 1, 2, 0]);
-    expect(() => loadDataSet({ dir, train: 13, test: 6, downsample: 1 })).toThrow(/data\.train = 13 but .* holds only 12 images/);
-    expect(() => loadDataSet({ dir: join(tmp, 'none'), train: 1, test: 1, downsample: 1 })).toThrow(/cannot read .*train-images-idx3-ubyte.gz: no such file/);
-    expect(() => loadDataSet({ dir, train: 1, test: 1, downsample: 3 })).toThrow(/8×8 images cannot be downsampled by 3/);
+    expect(() => loadDataSet({ dir, train: 13, test: 6, downsample: 1, classes: 3 })).toThrow(/data\.train = 13 but .* holds only 12 images/);
+    expect(() => loadDataSet({ dir: join(tmp, 'none'), train: 1, test: 1, downsample: 1, classes: 3 })).toThrow(/cannot read .*train-images-idx3-ubyte.gz: no such file/);
+    expect(() => loadDataSet({ dir, train: 1, test: 1, downsample: 3, classes: 3 })).toThrow(/8×8 images cannot be downsampled by 3/);
+    // a label at or beyond data.classes is refused, not a wider model
+    expect(() => loadDataSet({ dir, train: 10, test: 6, downsample: 1, classes: 2 })).toThrow(/train-labels-idx1-ubyte\.gz: label 2 of image 2 is not below data\.classes = 2/);
   });
   it('downsamples by averaging blocks and keeps only non-zeros', () => {
     // one 4×4 image: a 2×2 block of 255 in the top-left corner, zeros elsewhere

@@ -20,7 +20,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'memloss-sweep-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const dataDir = join(tmp, 'data');
 writeTinyIdx(dataDir);
-const base = { data: { dir: dataDir, train: 60, test: 30 }, model: { hidden: 8 }, steps: 12, logEvery: 4, checkpointEvery: 5 };
+const base = { data: { dir: dataDir, train: 60, test: 30, classes: 3 }, model: { hidden: 8 }, steps: 12, logEvery: 4, checkpointEvery: 5 };
 const sweepFile = join(tmp, 'sweep.json');
 writeFileSync(sweepFile, JSON.stringify({
   name: 'tiny', base, seeds: [1, 2], workers: 2, out: join(tmp, 'runs'), report: join(tmp, 'report', 'tiny.md'),

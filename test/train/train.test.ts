@@ -22,7 +22,7 @@ let runs = 0;
 function config(over: Record<string, unknown> = {}, optimizer: Record<string, unknown> = {}): TrainConfig {
   return parseTrainConfig({
     name: `t${runs++}`,
-    data: { dir: dataDir, train: 60, test: 30 },
+    data: { dir: dataDir, train: 60, test: 30, classes: 3 },
     model: { hidden: 8 },
     optimizer: { rule: 'rules/adamw.rule', h: 0.01, hyper: { beta2: 0.99 }, ...optimizer },
     steps: 40,
