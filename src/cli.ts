@@ -21,6 +21,7 @@ import { renderMarkdown } from './emit/markdown.js';
 import { derive } from './derive/index.js';
 import type { Derivation, Regime } from './derive/types.js';
 import { InternalError, RuleError, formatDiagnostic } from './ir/diagnostics.js';
+import { dict } from './ir/dict.js';
 import { emitText } from './emit/text.js';
 import { emitJson } from './emit/json.js';
 import { emitLatex } from './emit/latex.js';
@@ -294,7 +295,7 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   if (tooLong !== undefined) return usage(`step size ${tooLong} is longer than the horizon ${horizon}`);
   const seed = Number(a['seed']);
   if (!Number.isInteger(seed)) return usage(`--seed takes an integer, got '${String(a['seed'])}'`);
-  const set: Record<string, number> = {};
+  const set = dict<number>();
   for (const item of (a['set'] as string[] | undefined) ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/.exec(item);
     const value = m ? Number(m[2]) : NaN;
