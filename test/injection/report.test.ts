@@ -93,6 +93,7 @@ describe('the sweep report with hostile labels', () => {
   });
 });
 
+if (!haveBrowser && !CI) console.warn(`skipping the Chromium injection checks: ${noBrowser}`);
 describe.skipIf(!haveBrowser && !CI)('the rendered report and the plots in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {

@@ -120,6 +120,7 @@ describe('a hostile optimizer name and citation', () => {
   });
 });
 
+if (!haveBrowser && !CI) console.warn(`skipping the Chromium injection checks: ${noBrowser}`);
 describe.skipIf(!haveBrowser && !CI)('the HTML and Markdown documents in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
