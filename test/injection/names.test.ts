@@ -28,6 +28,15 @@ import { validationParams } from '../../src/numeric/validate.js';
 import type { OptimizerModule } from '../../src/numeric/types.js';
 import { CI } from './browser.js';
 import { gpu, gpuMissing } from './gpu.js';
+import { parseRuleFile } from '../../src/parse/rule-file.js';
+import { deriveMatrix } from '../../src/matrix/derive.js';
+import { loadMatrixOptimizer } from '../../src/matrix/module.js';
+import { matrixOptimizerModule } from '../../src/emit/matrix-code.js';
+import { buildMatrixDocument, emitMatrixJson } from '../../src/emit/matrix-document.js';
+import { renderHtml } from '../../src/emit/html.js';
+import { renderLatex } from '../../src/emit/latex.js';
+import * as LA from '../../src/matrix/linalg.js';
+import type { MatrixRule } from '../../src/ir/rule.js';
 import { CASE, runOnGpu } from '../numeric/webgpu-harness.js';
 import { compare, describeChecks, runReference } from '../numeric/webgpu-reference.js';
 import { maxRelDiff, mulberry32, randomInstance } from '../derive/helpers.js';
@@ -152,6 +161,47 @@ describe.each(Object.entries(RULES))('%s', (_, source) => {
     if (!gpu) expect.fail(`CI=true but ${gpuMissing}`);
     const checks = compare(d, await runOnGpu(gpu.device, emitWgsl(rule, d), CASE), runReference(rule, d, CASE));
     expect(checks.filter((k) => !(k.err <= k.tol)), `${rule.name}:\n${describeChecks(checks)}`).toEqual([]);
+  });
+});
+
+describe('a matrix rule named like Object.prototype and the matrix module\'s locals (m0, e0, sh0, hp, vb)', () => {
+  const rule = parseRuleFile(`optimizer Matrix names
+shape matrix
+param __proto__ = 0.9 in (0, 1)
+param m0 = 1e-3 in (0, inf)
+param e0 = 0.5 in (0, 1)
+param sh0 = 1 in (0, inf)
+param hp = 0.1 in [0, inf)
+state constructor = __proto__ * constructor + (1 - __proto__) * g * g'
+state vb = e0 * vb + g
+update sh0 * pow(constructor + m0 * I, -1/2) * vb + hp * theta
+`, 'matrix.rule') as MatrixRule;
+  const d = deriveMatrix(rule);
+
+  it('its documents print the names, and its generated module computes what the in-memory one does', async () => {
+    const json = JSON.parse(emitMatrixJson(d, 'asymptotic')) as { parameters: { name: string }[] };
+    expect(json.parameters.map((p) => p.name)).toEqual(['__proto__', 'm0', 'e0', 'sh0', 'hp']);
+    for (const doc of [renderLatex(buildMatrixDocument(d, 'asymptotic')), renderHtml(buildMatrixDocument(d, 'asymptotic'), rule.name)])
+      expect(doc).not.toMatch(/undefined|\[native code\]|function /);
+    // the TypeScript text parses (esbuild refuses a name declared twice); the same code as JavaScript runs
+    await transform(matrixOptimizerModule(d, { typescript: true }), { loader: 'ts', logLevel: 'silent' });
+    const gen = new Function('LA', matrixOptimizerModule(d, { typescript: false }))(LA) as OptimizerModule;
+    const ref = loadMatrixOptimizer(d);
+    expect(Object.keys(gen.defaults)).toEqual(Object.keys(ref.defaults));
+    const blocks = [{ rows: 3, cols: 2 }];
+    const a = ref.forShapes!(blocks), b = gen.forShapes!(blocks);
+    const rand = mulberry32(11);
+    const ta = Float64Array.from({ length: 6 }, () => rand() - 0.5), tb = ta.slice();
+    const sa = a.init(6), sb = b.init(6);
+    for (let t = 0; t < 5; t++) {
+      const grad = Float64Array.from(ta, (x) => x + 0.2 * (rand() - 0.5));
+      a.step(ta, grad, sa, 0.05, Object.fromEntries([['__proto__', 0.8]]));
+      b.step(tb, grad, sb, 0.05, Object.fromEntries([['__proto__', 0.8]]));
+    }
+    expect(Array.from(ta).every(Number.isFinite)).toBe(true);
+    expect(maxRelDiff(tb, ta)).toBeLessThan(1e-12);
+    const hvp = (v: Float64Array) => Float64Array.from(v, (x) => 2 * x);
+    expect(maxRelDiff(b.correction(ta, ta, hvp, {}, 4), a.correction(ta, ta, hvp, {}, 4))).toBeLessThan(1e-12);
   });
 });
 
