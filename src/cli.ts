@@ -423,7 +423,7 @@ function isFile(path: string): boolean {
  * characters other than letters, digits, - and _ made one -, none at the ends. So no name
  * can climb out of --out (`...rule`) or hold a separator.
  */
-export const outputName = (file: string) => basename(file, '.rule').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
+const outputName = (file: string) => basename(file, '.rule').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
 
 /**
  * The *.rule files directly in dir (not in subfolders) with their output names, sorted by

@@ -53,8 +53,9 @@ export const codeName = {
   state: (s: string) => `s_${s}`,
   /** A state's previous value sₙ. */
   prev: (s: string) => `prev_${s}`,
-  /** A state's array (TypeScript) or storage buffer (WGSL). */
+  /** A state's array (TypeScript, the WebAssembly kernels). */
   array: (s: string) => `a_${s}`,
+  /** A state's storage buffer (WGSL; the runner finds it by this prefix). */
   buffer: (s: string) => `state_${s}`,
 } as const;
 

@@ -68,6 +68,7 @@ function jacobian(dF: M.MExpr, G: Mat, env: Record<string, number>): Mat {
 
 export function interpretMatrix(d: Omit<MatrixDerivation, 'interpretation'>): MatrixInterpretation {
   const r = d.asymptotic;
+  // spread, not assignment: a parameter named __proto__ stays an own property
   const env: Record<string, number> = { n: 0, ...Object.fromEntries(d.rule.params.map((p) => [p.name, toNumber(p.value)])) };
   const dF = frechet(r.F, new Map([['g', M.leaf(HVP, 'r', 'c')]]));
   const readsOnlyHvp = !M.readsLeaf(r.M, FIELD) && !M.readsLeaf(r.M, 'theta') && !M.readsLeaf(r.F, 'theta');
