@@ -5,8 +5,8 @@
  * Exit codes: 0 success, 1 rule error, unreadable/unwritable file or failed validation,
  * 2 usage error, 3 internal error (a bug in memloss). Nothing here reads stdin.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, sep } from 'node:path';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { parseRuleFile } from './parse/rule-file.js';
@@ -21,6 +21,7 @@ import { renderMarkdown } from './emit/markdown.js';
 import { derive } from './derive/index.js';
 import type { Derivation, Regime } from './derive/types.js';
 import { InternalError, RuleError, formatDiagnostic } from './ir/diagnostics.js';
+import { dict } from './ir/dict.js';
 import { emitText } from './emit/text.js';
 import { emitJson } from './emit/json.js';
 import { emitLatex } from './emit/latex.js';
@@ -297,7 +298,7 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   if (tooLong !== undefined) return usage(`step size ${tooLong} is longer than the horizon ${horizon}`);
   const seed = Number(a['seed']);
   if (!Number.isInteger(seed)) return usage(`--seed takes an integer, got '${String(a['seed'])}'`);
-  const set: Record<string, number> = {};
+  const set = dict<number>();
   for (const item of (a['set'] as string[] | undefined) ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/.exec(item);
     const value = m ? Number(m[2]) : NaN;
@@ -410,15 +411,43 @@ function deriveBatchesCommand(args: DeriveArgs, rule: Rule, batches: number): nu
 
 // ---- build -----------------------------------------------------------------------------
 
-/** The names of the *.rule files directly in dir (not in subfolders), sorted by code unit for a stable order. */
-function listRules(dir: string): string[] {
+/** Whether path is a file; a symbolic link to nothing is a one-line error, not a crash. */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch (e) {
+    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw new CliError(`${path} is a symbolic link to nothing (${reason(e)}); remove it or point it at a file`);
+    throw new CliError(`cannot read ${path}: ${reason(e)}`);
+  }
+}
+
+/**
+ * A rule file's output name (derivations/<name>/): its name without .rule, each run of
+ * characters other than letters, digits, - and _ made one -, none at the ends. So no name
+ * can climb out of --out (`...rule`) or hold a separator.
+ */
+const outputName = (file: string) => basename(file, '.rule').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
+
+/**
+ * The *.rule files directly in dir (not in subfolders) with their output names, sorted by
+ * code unit for a stable order. A name that is empty or taken twice is refused.
+ */
+function listRules(dir: string): { path: string; name: string }[] {
   let files: string[];
   try {
     files = readdirSync(dir);
   } catch (e) {
     throw new CliError(`cannot read ${dir}: ${reason(e)}`);
   }
-  return files.filter((f) => f.endsWith('.rule') && statSync(join(dir, f)).isFile()).map((f) => basename(f, '.rule')).sort();
+  const rules = files.filter((f) => f.endsWith('.rule') && isFile(join(dir, f))).sort().map((f) => ({ path: join(dir, f), name: outputName(f) }));
+  const byName = new Map<string, string>();
+  for (const r of rules) {
+    if (!r.name) throw new CliError(`${r.path}: the file name gives no output name (it needs a letter, digit, - or _ besides .rule); rename it`);
+    const other = byName.get(r.name);
+    if (other !== undefined) throw new CliError(`${other} and ${r.path} would both be written to '${r.name}' (output names keep letters, digits, - and _); rename one`);
+    byName.set(r.name, r.path);
+  }
+  return rules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Every file under dir, as paths relative to dir with '/' separators; [] if dir does not exist. */
@@ -426,10 +455,25 @@ function listFiles(dir: string): string[] {
   let entries: string[];
   try {
     entries = readdirSync(dir, { recursive: true, encoding: 'utf8' });
-  } catch {
+  } catch (e) {
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) throw new CliError(`${dir} is a symbolic link to nothing (${reason(e)}); remove it or point it at a folder`);
     return [];
   }
-  return entries.filter((r) => statSync(join(dir, r)).isFile()).map((r) => r.split(sep).join('/')).sort();
+  return entries.filter((r) => isFile(join(dir, r))).map((r) => r.split(sep).join('/')).sort();
+}
+
+/** Throws unless path, with links resolved as far as it exists, lies inside dir. */
+function insideOut(dir: string, path: string): void {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      const up = resolve(p, '..');
+      return up === resolve(p) ? resolve(p) : join(real(up), basename(p));
+    }
+  };
+  const rel = relative(real(dir), real(path));
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || resolve(rel) === rel) throw new CliError(`${path} would be written outside --out ${dir} (a symbolic link leads out of it); refusing`);
 }
 
 function readIfExists(file: string): string | undefined {
@@ -446,8 +490,7 @@ function buildCommand(args: BuildArgs): number {
   let code: number = EXIT.ok;
   const expected = new Map<string, string>(); // 'adamw/derivation.json' → content
   const failed = new Set<string>();
-  for (const name of rules) {
-    const path = join(args.rules, `${name}.rule`);
+  for (const { path, name } of rules) {
     const t0 = performance.now();
     try {
       const rule = parseRuleFile(readText(path), path);
@@ -500,6 +543,7 @@ function buildCommand(args: BuildArgs): number {
     } catch (e) {
       throw new CliError(`cannot write ${target}: ${reason(e)}`);
     }
+    insideOut(args.out, target);
     writeText(target, text);
   }
   // Never delete: --out may point anywhere. Name the leftovers instead.

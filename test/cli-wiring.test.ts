@@ -3,7 +3,7 @@
  * which arguments, exit codes per failure kind, and build's write/--check logic. These run
  * without the engine; test/cli.test.ts runs the same paths on the real stages.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -223,6 +223,67 @@ describe('build', () => {
     const r = await build({ rules: join(tmp, 'nowhere'), out: join(tmp, 'nowhere-out') });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`memloss: cannot read ${join(tmp, 'nowhere')}: no such file or directory\n`);
+  });
+
+  it('output names come from sanitized file names: letters, digits, - and _', async () => {
+    const d = setup();
+    write(join(d.rules, 'my rule (v2)!.rule'), rule('Mine'));
+    const r = await build(d);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(files(d.out)).toContain('my-rule-v2/my-rule-v2.ts');
+    expect((await build(d, '--check')).code).toBe(0);
+  });
+
+  it('a file name with nothing left after sanitizing (...rule) is refused: nothing is written, not even outside --out', async () => {
+    const d = setup();
+    write(join(d.rules, '...rule'), rule('Dots'));
+    for (const more of [[], ['--check']]) {
+      const r = await build(d, ...more);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`memloss: ${join(d.rules, '...rule')}: the file name gives no output name (it needs a letter, digit, - or _ besides .rule); rename it\n`);
+    }
+    expect(existsSync(d.out)).toBe(false);
+    expect(existsSync(join(d.out, '..', 'derivation.json'))).toBe(false);
+    expect(existsSync(join(d.out, '..', '...ts'))).toBe(false);
+  });
+
+  it('two files that sanitize to one name are refused in one line', async () => {
+    const d = setup();
+    write(join(d.rules, 'a b.rule'), rule('Space'));
+    write(join(d.rules, 'a-b.rule'), rule('Dash'));
+    const r = await build(d);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`memloss: ${join(d.rules, 'a b.rule')} and ${join(d.rules, 'a-b.rule')} would both be written to 'a-b' (output names keep letters, digits, - and _); rename one\n`);
+    expect(existsSync(d.out)).toBe(false);
+  });
+
+  it('a symbolic link to nothing in --rules or --out: one line, exit 1', async () => {
+    const d = setup();
+    symlinkSync(join(d.rules, 'missing-target'), join(d.rules, 'ghost.rule'));
+    const r = await build(d);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^memloss: .*ghost\.rule is a symbolic link to nothing \(no such file or directory\); remove it or point it at a file\n$/);
+    rmSync(join(d.rules, 'ghost.rule'));
+    await build(d);
+    symlinkSync(join(d.out, 'missing-target'), join(d.out, 'alpha', 'stray.json'));
+    for (const more of [[], ['--check']]) {
+      const o = await build(d, ...more);
+      expect(o.code).toBe(1);
+      expect(o.stderr).toMatch(/^memloss: .*alpha\/stray\.json is a symbolic link to nothing .*\n$/);
+    }
+  });
+
+  it('never writes through a symbolic link that leads out of --out', async () => {
+    const d = setup();
+    const elsewhere = join(d.out, '..', 'elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    mkdirSync(d.out, { recursive: true });
+    symlinkSync(elsewhere, join(d.out, 'alpha'));
+    const r = await build(d);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^memloss: .*alpha\/derivation\.json would be written outside --out .* \(a symbolic link leads out of it\); refusing\n$/);
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 });
 

@@ -36,11 +36,11 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_m_prev = a_m[i]!;
-    const s_s_prev = a_s[i]!;
-    const s_m = p_beta1 * s_m_prev + g * c0;
+    const prev_m = a_m[i]!;
+    const prev_s = a_s[i]!;
+    const s_m = p_beta1 * prev_m + g * c0;
     a_m[i] = s_m;
-    const s_s = p_eps + p_beta2 * s_s_prev + c1 * Math.pow(g - s_m, 2);
+    const s_s = p_eps + p_beta2 * prev_s + c1 * Math.pow(g - s_m, 2);
     a_s[i] = s_s;
     theta[i] = th - h * (s_m * c2 / (p_eps + Math.sqrt(s_s * c3)));
   }

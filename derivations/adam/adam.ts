@@ -36,11 +36,11 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_m_prev = a_m[i]!;
-    const s_v_prev = a_v[i]!;
-    const s_m = p_beta1 * s_m_prev + g * c0;
+    const prev_m = a_m[i]!;
+    const prev_v = a_v[i]!;
+    const s_m = p_beta1 * prev_m + g * c0;
     a_m[i] = s_m;
-    const s_v = p_beta2 * s_v_prev + (g * g) * c1;
+    const s_v = p_beta2 * prev_v + (g * g) * c1;
     a_v[i] = s_v;
     theta[i] = th - h * (s_m * c2 / (p_eps + Math.sqrt(s_v * c3)));
   }

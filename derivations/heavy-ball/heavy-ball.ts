@@ -28,8 +28,8 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_m_prev = a_m[i]!;
-    const s_m = g + p_beta * s_m_prev;
+    const prev_m = a_m[i]!;
+    const s_m = g + p_beta * prev_m;
     a_m[i] = s_m;
     theta[i] = th - h * (s_m);
   }

@@ -34,9 +34,9 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_m_prev = a_m[i]!;
-    const t0 = p_beta1 * s_m_prev + g * c2;
-    const s_m = p_beta2 * s_m_prev + g * c0;
+    const prev_m = a_m[i]!;
+    const t0 = p_beta1 * prev_m + g * c2;
+    const s_m = p_beta2 * prev_m + g * c0;
     a_m[i] = s_m;
     theta[i] = th - h * (p_lambda * th + t0 / Math.sqrt(c1 + t0 * t0));
   }

@@ -32,10 +32,10 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_m_prev = a_m[i]!;
-    const s_m = p_beta2 * s_m_prev + g * c0;
+    const prev_m = a_m[i]!;
+    const s_m = p_beta2 * prev_m + g * c0;
     a_m[i] = s_m;
-    theta[i] = th - h * (Math.sign(p_beta1 * s_m_prev + g * c1) + p_lambda * th);
+    theta[i] = th - h * (Math.sign(p_beta1 * prev_m + g * c1) + p_lambda * th);
   }
   state.n = n + 1;
 }

@@ -28,8 +28,8 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_b_prev = a_b[i]!;
-    const s_b = g + s_b_prev * p_mu;
+    const prev_b = a_b[i]!;
+    const s_b = g + prev_b * p_mu;
     a_b[i] = s_b;
     theta[i] = th - h * (g + s_b * p_mu);
   }

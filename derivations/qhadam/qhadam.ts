@@ -40,12 +40,12 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_m_prev = a_m[i]!;
-    const s_v_prev = a_v[i]!;
+    const prev_m = a_m[i]!;
+    const prev_v = a_v[i]!;
     const t0 = g * g;
-    const s_m = p_beta1 * s_m_prev + g * c0;
+    const s_m = p_beta1 * prev_m + g * c0;
     a_m[i] = s_m;
-    const s_v = p_beta2 * s_v_prev + t0 * c1;
+    const s_v = p_beta2 * prev_v + t0 * c1;
     a_v[i] = s_v;
     theta[i] = th - h * ((g * c4 + s_m * p_nu1 * c5) / (p_eps + Math.sqrt(t0 * c2 + p_nu2 * s_v * c3)));
   }

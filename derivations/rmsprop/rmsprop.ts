@@ -30,8 +30,8 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_v_prev = a_v[i]!;
-    const s_v = p_alpha * s_v_prev + (g * g) * c0;
+    const prev_v = a_v[i]!;
+    const s_v = p_alpha * prev_v + (g * g) * c0;
     a_v[i] = s_v;
     theta[i] = th - h * (g / (p_eps + Math.sqrt(s_v)));
   }

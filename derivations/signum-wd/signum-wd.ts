@@ -32,8 +32,8 @@ export function step(theta: Float64Array, grad: Float64Array, state: State, h: n
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
-    const s_m_prev = a_m[i]!;
-    const s_m = p_beta * s_m_prev + g * c0;
+    const prev_m = a_m[i]!;
+    const s_m = p_beta * prev_m + g * c0;
     a_m[i] = s_m;
     theta[i] = th - h * (p_lambda * th + s_m / Math.sqrt(c1 + s_m * s_m));
   }

@@ -108,9 +108,9 @@ function publisher(rule: Rule): { publish: (e: Expr) => Expr; publishName: (s: s
   const taken = new Set(rule.params.map((p) => p.name));
   const batchSymbol = taken.has('m') ? 'm_batches' : 'm';
   const gradientLagSymbol = taken.has('l') ? 'l_lag' : 'l';
-  const names: Record<string, string> = { [K]: 'k', [L]: gradientLagSymbol, [D]: 'd', [J]: 'j', [M]: batchSymbol };
-  const map = Object.fromEntries(Object.entries(names).map(([from, to]) => [from, E.sym(to)]));
-  return { publish: (e) => E.subs(e, map), publishName: (s) => names[s] ?? s, batchSymbol, gradientLagSymbol };
+  const names = new Map([[K, 'k'], [L, gradientLagSymbol], [D, 'd'], [J, 'j'], [M, batchSymbol]]);
+  const map = new Map([...names].map(([from, to]) => [from, E.sym(to)]));
+  return { publish: (e) => E.subs(e, map), publishName: (s) => names.get(s) ?? s, batchSymbol, gradientLagSymbol };
 }
 
 function context(rule: Rule): Context {

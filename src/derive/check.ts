@@ -9,6 +9,7 @@ import { evaluateWithError } from '../ir/eval.js';
 import { InternalError } from '../ir/diagnostics.js';
 import type { Domain } from '../ir/rule.js';
 import { INDEX_SYMBOLS } from '../ir/intervals.js';
+import { dict, own } from '../ir/dict.js';
 import { mulberry32, shuffleInPlace } from '../ir/random.js';
 
 /** A deterministic PRNG, so checks and outputs are reproducible. */
@@ -26,7 +27,7 @@ export interface SampleSpace {
  * ill-conditioned), g and θ away from 0, index symbols small integers.
  */
 export function samplePoint(symbols: Iterable<string>, space: SampleSpace, rand: () => number): Record<string, number> {
-  const env: Record<string, number> = {};
+  const env = dict<number>();
   const quantiles = shuffleInPlace([0.12, 0.3, 0.48, 0.66, 0.84], rand);
   let q = 0;
   for (const s of [...symbols].sort()) {
@@ -35,8 +36,8 @@ export function samplePoint(symbols: Iterable<string>, space: SampleSpace, rand:
       const lo = Number.isFinite(d.lo) ? d.lo : Number.isFinite(d.hi) ? d.hi - 2 : -1;
       const hi = Number.isFinite(d.hi) ? d.hi : lo + 2;
       env[s] = lo + (hi - lo) * (quantiles[q++ % quantiles.length]! + 0.06 * (rand() - 0.5));
-    } else if (INDEX_SYMBOLS.has(s) || space.indexRange?.[s]) {
-      const [a, b] = space.indexRange?.[s] ?? [0, 12];
+    } else if (INDEX_SYMBOLS.has(s) || own(space.indexRange, s)) {
+      const [a, b] = own(space.indexRange, s) ?? [0, 12];
       env[s] = a + Math.floor(rand() * (b - a + 1));
     } else {
       const mag = 0.2 + 1.5 * rand();

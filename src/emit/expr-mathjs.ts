@@ -7,14 +7,12 @@
  */
 import type { Expr } from '../ir/expr.js';
 import { freeSymbols } from '../ir/expr.js';
+import { MATHJS_WORDS } from '../ir/rule.js';
 import { asFraction, isSqrt, signedTerms } from './layout.js';
 import { inSlot, PREC, printed, SLOT, type Printed } from './precedence.js';
 
-/** Words mathjs parses as operators or constants, and the functions this printer emits. */
-const RESERVED = new Set([
-  'mod', 'to', 'in', 'and', 'or', 'xor', 'not', 'end', 'true', 'false', 'null', 'undefined', 'NaN', 'Infinity',
-  'sqrt', 'abs', 'sign', 'exp', 'log', 'sumOver',
-]);
+/** Words mathjs parses as operators or constants (a rule cannot use them), and the functions this printer emits. */
+const RESERVED = new Set([...MATHJS_WORDS, 'sqrt', 'abs', 'sign', 'exp', 'log']);
 
 /** The mathjs name of an IR symbol: the previous value `m@prev` of state m is `m_prev`. */
 export function mathjsName(name: string): string {

@@ -20,7 +20,7 @@ import { FIELD, HVP, type MatrixDerivation, type MatrixRegimeResult } from '../m
 import { PAST_NEGLIGIBLE } from '../matrix/module.js';
 import { matrixText } from './matrix-expr.js';
 import { toJs } from './expr-js.js';
-import { comment, headerComment, nameOf } from './optimizer-code.js';
+import { codeName, comment, headerComment, nameOf } from './optimizer-code.js';
 
 export interface MatrixCodeOptions {
   /** TypeScript (annotations, `export`, an import of the runtime) or a JavaScript function body taking the runtime as `LA`. */
@@ -150,7 +150,7 @@ export function matrixOptimizerModule(d: MatrixDerivation, opts: MatrixCodeOptio
     const used = params.filter((p) => sc.symbols.has(p));
     if (used.length) {
       head.push('  const hp = hyperOf(hyper);');
-      for (const p of used) head.push(`  const p_${p} = hp[${str(p)}];`);
+      for (const p of used) head.push(`  const ${codeName.param(p)} = hp[${str(p)}];`);
     } else head.push('  void hyper;');
     if (nFrom !== undefined && sc.symbols.has('n')) head.push(`  const n = ${nFrom};`);
     return [...head, ...body];

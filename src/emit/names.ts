@@ -4,8 +4,11 @@
  * `eps` is ε, and an `_` starts a subscript (v_hat → v with subscript hat).
  */
 
-/** Greek letter names → [LaTeX, Unicode]. `eps` is the usual ε of optimizers. */
-const GREEK: Readonly<Record<string, readonly [string, string]>> = {
+/**
+ * Greek letter names → [LaTeX, Unicode]. `eps` is the usual ε of optimizers. Maps, not
+ * objects: a name like `constructor` must not find Object.prototype's member.
+ */
+const GREEK: ReadonlyMap<string, readonly [string, string]> = new Map(Object.entries({
   alpha: ['\\alpha', 'α'], beta: ['\\beta', 'β'], gamma: ['\\gamma', 'γ'], delta: ['\\delta', 'δ'],
   epsilon: ['\\epsilon', 'ϵ'], eps: ['\\varepsilon', 'ε'], varepsilon: ['\\varepsilon', 'ε'],
   zeta: ['\\zeta', 'ζ'], eta: ['\\eta', 'η'], theta: ['\\theta', 'θ'], vartheta: ['\\vartheta', 'ϑ'],
@@ -16,7 +19,7 @@ const GREEK: Readonly<Record<string, readonly [string, string]>> = {
   Gamma: ['\\Gamma', 'Γ'], Delta: ['\\Delta', 'Δ'], Theta: ['\\Theta', 'Θ'], Lambda: ['\\Lambda', 'Λ'],
   Xi: ['\\Xi', 'Ξ'], Pi: ['\\Pi', 'Π'], Sigma: ['\\Sigma', 'Σ'], Upsilon: ['\\Upsilon', 'Υ'],
   Phi: ['\\Phi', 'Φ'], Psi: ['\\Psi', 'Ψ'], Omega: ['\\Omega', 'Ω'],
-};
+} as Record<string, readonly [string, string]>));
 
 /** A name split for display: base letter(s) and subscript parts (beta1 → beta, [1]). */
 export interface NameParts {
@@ -26,8 +29,9 @@ export interface NameParts {
 
 /** Splits an identifier: the part before the first `_` loses trailing digits to the subscript. */
 export function nameParts(name: string): NameParts {
-  // a leading underscore is part of the base: _x has no base letter to hang a subscript on
-  const cut = name.indexOf('_', 1);
+  // a name splitting would not give back (_x, x_, x__y, __proto__) is shown whole
+  if (/^_|_$|__/.test(name)) return { base: name, sub: [] };
+  const cut = name.indexOf('_');
   const head = cut < 0 ? name : name.slice(0, cut);
   const tail = cut < 0 ? '' : name.slice(cut + 1);
   const m = /^(.*?[A-Za-z])(\d+)$/.exec(head);
@@ -40,10 +44,11 @@ export function nameParts(name: string): NameParts {
 
 /** One name part in LaTeX: Greek command, a single letter, digits, or upright text. */
 export function latexWord(w: string): string {
-  const g = GREEK[w];
+  const g = GREEK.get(w);
   if (g) return g[0];
   if (/^[A-Za-z]$/.test(w) || /^\d+$/.test(w)) return w;
-  return `\\mathrm{${w}}`;
+  // identifiers hold letters, digits and _; only _ needs escaping in LaTeX
+  return `\\mathrm{${w.replaceAll('_', '\\_')}}`;
 }
 
 /** A name in LaTeX with extra subscripts appended (the coordinate j, the step n). */
@@ -56,20 +61,20 @@ export function latexName(name: string, extra: readonly string[] = []): string {
   return s.length === 1 ? `${b}_${s}` : `${b}_{${s}}`;
 }
 
-const SUBSCRIPT: Readonly<Record<string, string>> = {
+const SUBSCRIPT: ReadonlyMap<string, string> = new Map(Object.entries({
   0: '₀', 1: '₁', 2: '₂', 3: '₃', 4: '₄', 5: '₅', 6: '₆', 7: '₇', 8: '₈', 9: '₉',
   a: 'ₐ', e: 'ₑ', h: 'ₕ', i: 'ᵢ', j: 'ⱼ', k: 'ₖ', l: 'ₗ', m: 'ₘ', n: 'ₙ', o: 'ₒ', p: 'ₚ',
   r: 'ᵣ', s: 'ₛ', t: 'ₜ', u: 'ᵤ', v: 'ᵥ', x: 'ₓ', '+': '₊', '-': '₋', '−': '₋',
-};
-const SUPERSCRIPT: Readonly<Record<string, string>> = {
+}));
+const SUPERSCRIPT: ReadonlyMap<string, string> = new Map(Object.entries({
   0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹', '-': '⁻',
-};
+}));
 
 /** Unicode subscript of s, or undefined when some character has none. */
 export function subscript(s: string): string | undefined {
   let out = '';
   for (const c of s) {
-    const t = SUBSCRIPT[c];
+    const t = SUBSCRIPT.get(c);
     if (t === undefined) return undefined;
     out += t;
   }
@@ -78,11 +83,11 @@ export function subscript(s: string): string | undefined {
 
 /** Unicode superscript of an integer, e.g. 3 → ³. */
 export function superscriptInt(n: bigint): string {
-  return [...n.toString()].map((c) => SUPERSCRIPT[c]!).join('');
+  return [...n.toString()].map((c) => SUPERSCRIPT.get(c)!).join('');
 }
 
 /** One name part in Unicode: Greek letter or as written. */
-export const textWord = (w: string) => GREEK[w]?.[1] ?? w;
+export const textWord = (w: string) => GREEK.get(w)?.[1] ?? w;
 
 /** A name in Unicode: β₁, ε, θⱼ; parts without Unicode subscripts fall back to _part. */
 export function textName(name: string, extra: readonly string[] = []): string {

@@ -3,9 +3,8 @@
  * derivation: TypeScript for `derivations/<name>/<name>.ts`, or plain JavaScript for the
  * in-memory loader. Every function is one fused loop over Float64Array; loop-invariant
  * subexpressions (bias corrections) are hoisted and repeated ones bound once per
- * coordinate. Names from the rule file never reach the code: parameters are p_<name>,
- * states s_<name>, and free text (name, citation) appears only in escaped comments and
- * string literals.
+ * coordinate. Names from the rule file reach the code only behind a prefix (`codeName`),
+ * and free text (name, citation) appears only in escaped comments and string literals.
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
@@ -44,14 +43,33 @@ export function headerComment(
 
 const PER_COORDINATE = new Set(['g', 'theta']);
 
+/**
+ * The names of a rule's parameters and states in generated code (TypeScript, WebAssembly's
+ * loader, WGSL). Injective by construction: each is a prefix followed by the rule's name, no
+ * prefix starts another (p_, s_, prev_, a_, state_ differ by their second character), and no
+ * name the generators make up starts with one (g, th, n, k, i_s, c0, t0, v0_c0, hv0, …). So
+ * a state m_prev beside m gives s_m_prev and prev_m, never one name twice.
+ */
+export const codeName = {
+  param: (p: string) => `p_${p}`,
+  /** A state's new value sₙ₊₁. */
+  state: (s: string) => `s_${s}`,
+  /** A state's previous value sₙ. */
+  prev: (s: string) => `prev_${s}`,
+  /** A state's array (TypeScript, the WebAssembly kernels). */
+  array: (s: string) => `a_${s}`,
+  /** A state's storage buffer (WGSL; the runner finds it by this prefix). */
+  buffer: (s: string) => `state_${s}`,
+} as const;
+
 export function nameOf(symbol: string): string {
   if (symbol === 'g') return 'g';
   if (symbol === 'theta') return 'th';
   if (symbol === 'n') return 'n';
   if (symbol === 'k') return 'k';
   if (symbol === 's') return 'i_s';
-  if (isPrevName(symbol)) return `s_${stateOfPrev(symbol)}_prev`;
-  return `p_${symbol}`;
+  if (isPrevName(symbol)) return codeName.prev(stateOfPrev(symbol));
+  return codeName.param(symbol);
 }
 
 /**
@@ -155,7 +173,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
   const hyperType = `{ ${params.map((p) => `readonly ${JSON.stringify(p)}: number`).join('; ')}${params.length ? ';' : ''} }`;
   const readHyper = (indent: string) =>
     params.length
-      ? [`${indent}const p = { ...defaults, ...hyper };`, ...params.map((q) => `${indent}const p_${q} = p[${JSON.stringify(q)}]${T('!')};`)]
+      ? [`${indent}const p = { ...defaults, ...hyper };`, ...params.map((q) => `${indent}const ${codeName.param(q)} = p[${JSON.stringify(q)}]${T('!')};`)]
       : [`${indent}void hyper;`];
 
   if (ts) {
@@ -188,14 +206,14 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
     L.push(`${ex}function step(theta${T(': Float64Array')}, grad${T(': Float64Array')}, state${T(': State')}, h${T(': number')}, hyper${T(': Partial<Hyper>')} = {})${T(': void')} {`);
     L.push(...readHyper('  '));
     L.push('  const n = state.n;');
-    for (const s of states) L.push(`  const a_${s} = state.arrays[${JSON.stringify(s)}];`);
+    for (const s of states) L.push(`  const ${codeName.array(s)} = state.arrays[${JSON.stringify(s)}];`);
     L.push(...b.declare(b.hoisted, '  '));
     L.push('  for (let i = 0; i < theta.length; i++) {');
     L.push('    const g = grad[i]' + T('!') + ';');
     L.push('    const th = theta[i]' + T('!') + ';');
-    for (const s of states) L.push(`    const s_${s}_prev = a_${s}[i]${T('!')};`);
+    for (const s of states) L.push(`    const ${codeName.prev(s)} = ${codeName.array(s)}[i]${T('!')};`);
     // state updates in file order; later expressions read the new values
-    const stateName = (sym: string) => (states.includes(sym) ? `s_${sym}` : nameOf(sym));
+    const stateName = (sym: string) => (states.includes(sym) ? codeName.state(sym) : nameOf(sym));
     const inner = b.inner;
     let emitted = 0;
     const flush = (ready: (e: Expr) => boolean) => {
@@ -210,8 +228,8 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
     const ready = (e: Expr) => [...E.freeSymbols(e)].every((x) => known.has(x));
     rule.states.forEach((st) => {
       flush(ready);
-      L.push(`    const s_${st.name} = ${toJs(st.rhs, stateName, b.names)};`);
-      L.push(`    a_${st.name}[i] = s_${st.name};`);
+      L.push(`    const ${codeName.state(st.name)} = ${toJs(st.rhs, stateName, b.names)};`);
+      L.push(`    ${codeName.array(st.name)}[i] = ${codeName.state(st.name)};`);
       known.add(st.name);
     });
     flush(() => true);

@@ -1,15 +1,16 @@
 /** Numeric evaluation of IR expressions in float64 (random-point checks, tests, interpreters). */
 import type { Expr } from './expr.js';
 import { toNumber } from './rational.js';
+import { own } from './dict.js';
 
 export type Env = Readonly<Record<string, number>>;
 
-/** Evaluates e; unbound symbols throw. `sum` nodes are evaluated by looping. */
+/** Evaluates e; unbound symbols throw (only own properties of env bind). `sum` nodes are evaluated by looping. */
 export function evaluate(e: Expr, env: Env): number {
   switch (e.kind) {
     case 'num': return toNumber(e.value);
     case 'sym': {
-      const v = env[e.name];
+      const v = own(env, e.name);
       if (v === undefined) throw new Error(`internal: unbound symbol '${e.name}' in evaluation`);
       return v;
     }

@@ -85,6 +85,14 @@ export const isMatrixRule = (r: Rule | MatrixRule): r is MatrixRule => 'shape' i
 
 /** Symbols with a fixed meaning in every rule. */
 export const RESERVED = ['g', 'theta', 'n', 'h'] as const;
+/**
+ * Words mathjs reads as constants or operators, and the Σ function of the JSON's mathjs
+ * strings (docs/derivation-json.md): a rule cannot name anything so, or its JSON would not
+ * parse back to the same expression.
+ */
+export const MATHJS_WORDS: ReadonlySet<string> = new Set([
+  'undefined', 'NaN', 'Infinity', 'true', 'false', 'null', 'mod', 'to', 'in', 'and', 'or', 'xor', 'not', 'end', 'sumOver',
+]);
 export const prevName = (state: string) => `${state}@prev`;
 export const isPrevName = (name: string) => name.endsWith('@prev');
 export const stateOfPrev = (name: string) => name.slice(0, -'@prev'.length);

@@ -19,6 +19,7 @@ import { RuleError, InternalError, type Diagnostic } from '../ir/diagnostics.js'
 import { bound, fromDomain, isContraction, isPositive, type Interval } from '../ir/intervals.js';
 import { prevName, type MatrixRule } from '../ir/rule.js';
 import { toNumber } from '../ir/rational.js';
+import { dict } from '../ir/dict.js';
 import { show } from '../ir/show.js';
 import { normalForm } from '../derive/simplify.js';
 import { sumClosedForm } from '../derive/exp-poly.js';
@@ -291,7 +292,7 @@ function checkMatrixIdentity(ctx: Ctx, name: string, before: MExpr, after: MExpr
   for (let i = 0; i < 4; i++) {
     const rows = 2 + (i % 2), cols = 3 - (i % 2);
     const mat = () => LA.mat(rows, cols, Float64Array.from({ length: rows * cols }, () => 2 * rand() - 1));
-    const env: Record<string, number> = {};
+    const env = dict<number>();
     for (const p of ctx.rule.params) {
       const d = space.domains.get(p.name)!;
       const lo = Number.isFinite(d.lo) ? d.lo : -1, hi = Number.isFinite(d.hi) ? d.hi : lo + 2;

@@ -68,8 +68,8 @@ function jacobian(dF: M.MExpr, G: Mat, env: Record<string, number>): Mat {
 
 export function interpretMatrix(d: Omit<MatrixDerivation, 'interpretation'>): MatrixInterpretation {
   const r = d.asymptotic;
-  const env: Record<string, number> = { n: 0 };
-  for (const p of d.rule.params) env[p.name] = toNumber(p.value);
+  // spread, not assignment: a parameter named __proto__ stays an own property
+  const env: Record<string, number> = { n: 0, ...Object.fromEntries(d.rule.params.map((p) => [p.name, toNumber(p.value)])) };
   const dF = frechet(r.F, new Map([['g', M.leaf(HVP, 'r', 'c')]]));
   const readsOnlyHvp = !M.readsLeaf(r.M, FIELD) && !M.readsLeaf(r.M, 'theta') && !M.readsLeaf(r.F, 'theta');
   const rand = mulberry32(20260401);

@@ -50,8 +50,8 @@ export function runBatchValidation(opts: BatchValidationOptions): BatchValidatio
   const seed = opts.seed ?? 1, orderSeed = opts.orderSeed ?? 1;
   const hs = [...new Set(opts.hs)].sort((a, b) => b - a);
   if (hs.length < 2) throw new RangeError('give at least two distinct step sizes');
-  const hyper: Record<string, number> = { ...module.defaults };
-  for (const [k, v] of Object.entries(opts.hyper ?? {})) if (v !== undefined) hyper[k] = v;
+  // spread, not assignment: a parameter named __proto__ stays an own property
+  const hyper: Record<string, number> = { ...module.defaults, ...Object.fromEntries(Object.entries(opts.hyper ?? {}).filter((e): e is [string, number] => e[1] !== undefined)) };
   const pathwise = new PathwiseMemoryless(module, problem, { hyper, regime: 'exact', ...(opts.tol !== undefined ? { tol: opts.tol } : {}) });
   const order = reshuffledOrder(problem.batches, orderSeed);
   const theta0 = problem.initial(seed);

@@ -9,6 +9,7 @@
  */
 import type { Derivation } from '../derive/types.js';
 import { evaluate } from '../ir/eval.js';
+import { own } from '../ir/dict.js';
 import type { Expr } from '../ir/expr.js';
 import { children } from '../ir/expr.js';
 import { prevName, type MatrixRule, type ParamDecl, type Rule } from '../ir/rule.js';
@@ -140,8 +141,8 @@ export function runValidation(opts: ValidationOptions): ValidationResult {
     if (!(h > 0 && Number.isFinite(h))) throw new RangeError(`step sizes must be positive numbers, got ${h}`);
     if (Math.round(horizon / h) < 1) throw new RangeError(`step size ${h} is longer than the horizon ${horizon}`);
   }
-  const hyper: Record<string, number> = { ...module.defaults };
-  for (const [k, v] of Object.entries(opts.hyper ?? {})) if (v !== undefined) hyper[k] = v;
+  // spread, not assignment: a parameter named __proto__ stays an own property
+  const hyper: Record<string, number> = { ...module.defaults, ...Object.fromEntries(Object.entries(opts.hyper ?? {}).filter((e): e is [string, number] => e[1] !== undefined)) };
 
   const theta0 = problem.initial(seed);
   if (theta0.length !== problem.dim) throw new RangeError(`internal: ${problem.name}.initial() has length ${theta0.length}, not ${problem.dim}`);
@@ -393,7 +394,7 @@ export function ruleFacts(rule: Rule, d: Derivation, hyper: Hyper): RuleFacts {
     decays,
     ...(signOnPath ? { signOnMemoryPath: note ?? 'exact sign lies on the memory path: M vanishes almost everywhere' } : {}),
     readsAbsOrSign: exprs.some((e) => someCall(e, (fn) => fn === 'abs' || fn === 'sign')),
-    smoothingParams: rule.params.filter((p) => isSmoothingParam(p, exprs)).map((p) => ({ name: p.name, value: hyper[p.name] ?? toNumber(p.value) })),
+    smoothingParams: rule.params.filter((p) => isSmoothingParam(p, exprs)).map((p) => ({ name: p.name, value: own(hyper, p.name) ?? toNumber(p.value) })),
     mVanishes: d.asymptotic.M.length === 0,
   };
 }
@@ -459,7 +460,8 @@ export function validationParams(rule: Rule, d: Derivation, hs: readonly number[
   const shortened = shortenedMemories(rule, d);
   return rule.params.map((p) => {
     const def = toNumber(p.value);
-    if (set[p.name] !== undefined) return { name: p.name, value: set[p.name]!, default: def, source: 'set' };
+    const given = own(set, p.name);
+    if (given !== undefined) return { name: p.name, value: given, default: def, source: 'set' };
     if (isSmoothingParam(p, exprs)) {
       const raised = Math.max(def, RAISE_FACTOR * hMax);
       if (raised !== def) return { name: p.name, value: raised, default: def, source: 'raised' };
@@ -520,7 +522,8 @@ export function matrixValidationParams(d: MatrixDerivation, hs: readonly number[
   const shortened = shortenedFor(d.rule.params, d.asymptotic.states.map((s) => s.decay));
   return d.rule.params.map((p) => {
     const def = toNumber(p.value);
-    if (set[p.name] !== undefined) return { name: p.name, value: set[p.name]!, default: def, source: 'set' };
+    const given = own(set, p.name);
+    if (given !== undefined) return { name: p.name, value: given, default: def, source: 'set' };
     if (isMatrixSmoothingParam(p, d.rule)) {
       const raised = Math.max(def, RAISE_FACTOR * hMax);
       if (raised !== def) return { name: p.name, value: raised, default: def, source: 'raised' };
@@ -541,7 +544,7 @@ export function matrixRuleFacts(d: MatrixDerivation, hyper: Hyper): RuleFacts {
   return {
     decays,
     readsAbsOrSign: false,
-    smoothingParams: d.rule.params.filter((p) => isMatrixSmoothingParam(p, d.rule)).map((p) => ({ name: p.name, value: hyper[p.name] ?? toNumber(p.value) })),
+    smoothingParams: d.rule.params.filter((p) => isMatrixSmoothingParam(p, d.rule)).map((p) => ({ name: p.name, value: own(hyper, p.name) ?? toNumber(p.value) })),
     mVanishes: d.asymptotic.M.kind === 'zero',
   };
 }

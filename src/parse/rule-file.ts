@@ -3,7 +3,7 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { ratFromDecimal, toNumber } from '../ir/rational.js';
 import { RuleError, nearest, type Diagnostic, type DiagnosticCode, type Span } from '../ir/diagnostics.js';
-import { RESERVED, prevName, type Domain, type FnDecl, type MatrixRule, type MatrixStateDecl, type ParamDecl, type Rule, type StateDecl } from '../ir/rule.js';
+import { MATHJS_WORDS, RESERVED, prevName, type Domain, type FnDecl, type MatrixRule, type MatrixStateDecl, type ParamDecl, type Rule, type StateDecl } from '../ir/rule.js';
 import { isSymmetric, type MExpr } from '../matrix/expr.js';
 import { ExprReader, type ExprScope } from './expression.js';
 import { MatrixExprReader, type MatrixScope, type MatrixShape } from './matrix-expression.js';
@@ -58,6 +58,10 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
   // States whose line failed still count as declared, so one mistake gives one diagnostic.
   const failedStates = new Set<string>();
 
+  const reportMathjsWord = (id: string, line: number, col: number): false => {
+    report('rule/reserved-name', line, col, `'${id}' is reserved: the JSON output writes expressions in mathjs, which reads '${id}' as a constant or an operator`);
+    return false;
+  };
   const declare = (id: string, line: number, col: number): boolean => {
     if ((RESERVED as readonly string[]).includes(id)) {
       report('rule/reserved-name', line, col, `'${id}' is reserved (g, theta, n and h have fixed meanings)`);
@@ -67,6 +71,7 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
       report('rule/reserved-name', line, col, `'${id}' is a keyword or a built-in function name`);
       return false;
     }
+    if (MATHJS_WORDS.has(id)) return reportMathjsWord(id, line, col);
     const before = declared.get(id);
     if (before !== undefined) {
       report('rule/duplicate', line, col, `'${id}' is already declared on line ${before}`);
@@ -199,6 +204,8 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
         if (shapeSpan) return report('rule/unsupported', lineNo, col0, 'fn helpers are not supported in matrix rules yet; write the expression out');
         if (!declare(id!, lineNo, restCol)) return;
         const args = argText ? argText.split(',').map((s) => s.trim()) : [];
+        const word = args.find((a) => MATHJS_WORDS.has(a));
+        if (word !== undefined) return reportMathjsWord(word, lineNo, restCol + id!.length + new RegExp(`\\b${word}\\b`).exec(body.slice(id!.length))!.index);
         const exprCol = col0 + line.trim().lastIndexOf(exprText!);
         const expr = readExpr(exprText!, lineNo, exprCol, scopeFor(undefined, args));
         if (expr) fns.push({ name: id!, args, body: expr, source: exprText!, span: at(lineNo, restCol) });

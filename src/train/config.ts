@@ -110,11 +110,11 @@ export function parseTrainConfig(json: Json, file: string): TrainConfig {
   const precision = model.string('precision', 'f32');
   if (!(PRECISIONS as readonly string[]).includes(precision)) model.fail('precision', `must be one of ${PRECISIONS.join(', ')}`);
   const hyperJson = opt.object('hyper');
-  const hyper: Record<string, number> = {};
   for (const [k, v] of Object.entries(hyperJson)) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${file}: key 'optimizer.hyper.${k}' must be a finite number, got ${JSON.stringify(v)}`);
-    hyper[k] = v;
   }
+  // own properties even for a parameter named __proto__ (an assignment would set the prototype)
+  const hyper = Object.fromEntries(Object.entries(hyperJson)) as Record<string, number>;
   const batch = json['batchSize'];
   if (batch !== undefined && batch !== null && !(typeof batch === 'number' && positiveInt(batch)))
     top.fail('batchSize', 'must be a positive integer or null (full batch)');

@@ -2,11 +2,15 @@
  * The sweep report: Markdown with a table of final results (mean ± sample standard
  * deviation over seeds) and SVG plots made with Vega-Lite (test accuracy against the
  * varied hyperparameter; test accuracy and train loss over training; Φ over training).
+ * Labels, the sweep's name and paths come from the user's config: they are escaped for
+ * Markdown and HTML (escapeMarkdown, codeSpan) wherever they are written; in the plots,
+ * Vega's SVG renderer escapes every text and attribute itself.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { renderSvg } from '../numeric/plot.js';
+import { codeSpan, escapeMarkdown, oneLine } from '../emit/markdown.js';
 import type { SweepConfig } from './sweep-config.js';
 import type { JobOutcome } from './sweep.js';
 import type { LogLine } from './train.js';
@@ -74,7 +78,7 @@ export function resultsTable(groups: readonly Group[]): string {
       const reached = g.runs.map((r) => accuracyAtLoss(r, target)).filter((a): a is number => a !== undefined);
       matched = ` ${pm(reached, pct)}${reached.length && reached.length < g.runs.length ? ` (${reached.length} of ${g.runs.length} runs)` : ''} |`;
     }
-    rows.push(`| ${g.name}${stopped ? ` (${stopped} stopped early)` : ''} | ${g.runs.length} | ${pm(finals(g, 'testAccuracy'), pct)} | ${pm(finals(g, 'testLoss'), sig)} | ${pm(finals(g, 'trainLoss'), sig)} | ${pm(finals(g, 'trainAccuracy'), pct)} | ${pm(finals(g, 'phi'), sig)} | ${pm(finals(g, 'hMOverF'), sig)} |${matched}`);
+    rows.push(`| ${escapeMarkdown(g.name)}${stopped ? ` (${stopped} stopped early)` : ''} | ${g.runs.length} | ${pm(finals(g, 'testAccuracy'), pct)} | ${pm(finals(g, 'testLoss'), sig)} | ${pm(finals(g, 'trainLoss'), sig)} | ${pm(finals(g, 'trainAccuracy'), pct)} | ${pm(finals(g, 'phi'), sig)} | ${pm(finals(g, 'hMOverF'), sig)} |${matched}`);
   }
   return rows.join('\n');
 }
@@ -172,34 +176,34 @@ export async function writeReport(sweep: SweepConfig, outcomes: readonly JobOutc
   for (const [file, caption, spec] of plots) {
     if (!spec) continue;
     writeFileSync(join(plotDir, file), await renderSvg(spec));
-    figures.push(`![${caption}](${relative(dirname(sweep.report), join(plotDir, file))})`);
+    figures.push(`![${caption}](${urlPath(relative(dirname(sweep.report), join(plotDir, file)))})`);
   }
   const c = outcomes[0]!.job.config;
   const setup = [
-    `- data: the first ${c.data.train} training and ${c.data.test} test images of \`${c.data.dir}\`${c.data.downsample > 1 ? `, downsampled ${c.data.downsample}×${c.data.downsample}` : ''}`,
+    `- data: the first ${c.data.train} training and ${c.data.test} test images of ${codeSpan(c.data.dir)}${c.data.downsample > 1 ? `, downsampled ${c.data.downsample}×${c.data.downsample}` : ''}`,
     `- model: MLP, one hidden layer of ${c.model.hidden} ${c.model.activation} units, softmax cross-entropy`,
     `- ${c.batchSize === null ? 'full batch' : `batch size ${c.batchSize}`}, ${c.steps} steps, logged every ${c.logEvery}`,
     ...groupOutcomes(outcomes).filter((g, i, all) => all.findIndex((h) => h.label === g.label) === i).map((g) => {
       const o = g.runs[0]!.job.config.optimizer;
-      const hyper = Object.entries(o.hyper).filter(([k]) => k !== g.vary?.param).map(([k, v]) => `${k} = ${v}`);
+      const hyper = Object.entries(o.hyper).filter(([k]) => k !== g.vary?.param).map(([k, v]) => `${escapeMarkdown(k)} = ${v}`);
       const seeds = [...new Set(outcomes.filter((x) => x.job.label === g.label).map((x) => x.job.seed))];
-      return `- **${g.label}**: \`${o.rule}\`, h = ${o.h}${hyper.length ? `, ${hyper.join(', ')}` : ''}${g.vary ? `, ${g.vary.param} varied` : ''}${g.runs[0]!.job.config.cancelMemoryTerm ? ', memory term cancelled (`cancelMemoryTerm`)' : ''}; seeds ${seeds.join(', ')}`;
+      return `- **${escapeMarkdown(g.label)}**: ${codeSpan(o.rule)}, h = ${o.h}${hyper.length ? `, ${hyper.join(', ')}` : ''}${g.vary ? `, ${escapeMarkdown(g.vary.param)} varied` : ''}${g.runs[0]!.job.config.cancelMemoryTerm ? ', memory term cancelled (`cancelMemoryTerm`)' : ''}; seeds ${seeds.join(', ')}`;
     }),
   ];
   const notes = sweep.notes ? readFileSync(sweep.notes, 'utf8').trim() : '';
   const timing = outcomes.filter((o) => o.secondsPerStep).map((o) => o.secondsPerStep!);
   const md = [
-    `# Experiments: ${sweep.name}`,
+    `# Experiments: ${escapeMarkdown(sweep.name)}`,
     '',
-    `<!-- Written by \`${info.command}\`: the tables and plots are generated${sweep.notes ? `; the discussion comes from \`${sweep.notes}\`` : ''}. -->`,
+    `<!-- Written by \`${inComment(info.command)}\`: the tables and plots are generated${sweep.notes ? `; the discussion comes from \`${inComment(sweep.notes)}\`` : ''}. -->`,
     '',
     '## Reproduce',
     '',
     '```sh',
-    info.command,
+    oneLine(info.command),
     '```',
     '',
-    `The sweep is \`${info.sweepFile}\`; each run's log (\`log.jsonl\`), checkpoint, result and config are under \`${sweep.out}/<run>/\`, and \`memloss train ${sweep.out}/<run>/config.json\` repeats one run alone (the same bytes of log). Add \`--resume\` to continue an interrupted sweep.`,
+    `The sweep is ${codeSpan(info.sweepFile)}; each run's log (\`log.jsonl\`), checkpoint, result and config are under ${codeSpan(`${sweep.out}/<run>/`)}, and ${codeSpan(`memloss train ${sweep.out}/<run>/config.json`)} repeats one run alone (the same bytes of log). Add \`--resume\` to continue an interrupted sweep.`,
     '',
     '## Setup',
     '',
@@ -222,6 +226,12 @@ export async function writeReport(sweep: SweepConfig, outcomes: readonly JobOutc
   writeFileSync(sweep.report, md);
   return md;
 }
+
+/** Text inside an HTML comment: one line, and no > (so no --> can end the comment early). */
+const inComment = (s: string) => oneLine(s).replaceAll('>', '&gt;');
+
+/** A relative path as a link target: each segment percent-encoded (spaces, parentheses, <, …). */
+const urlPath = (p: string) => p.split(sep).map((s) => encodeURIComponent(s).replace(/[()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/');
 
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
