@@ -397,7 +397,7 @@ function deriveCommand(args: DeriveArgs): number {
 
 /** The mini-batch document: weights on a batch history, pathwise M, expectation under reshuffling. */
 function deriveBatchesCommand(args: DeriveArgs, rule: Rule, batches: number): number {
-  const d = derive(rule, { limits: args.limits, exactN: true });
+  const d = derive(rule, { limits: args.limits, exactN: true, verify: args.verify });
   const b = deriveBatches(d, batches);
   const blocks = () => buildBatchDocument(d, b);
   const text = args.format === 'json' ? emitBatchJson(d, b)
@@ -505,7 +505,7 @@ function buildCommand(args: BuildArgs): number {
         continue;
       }
       // exact-n too: the generated module's direction and correction with n need it
-      const d = derive(rule, { exactN: true });
+      const d = derive(rule, { exactN: true, verify: true });
       verifyModule(rule, d, loadOptimizer(rule, d)); // the module's code, before it is written
       for (const [target, emit] of BUILD_FILES) expected.set(`${name}/${target}`, withFinalNewline(emit(d, 'asymptotic')));
       expected.set(`${name}/${name}.ts`, emitTs(rule, d));
@@ -561,7 +561,7 @@ function codegenCommand(args: CodegenArgs): number {
   let text: string;
   if (isMatrixRule(rule)) text = emitMatrixTs(deriveMatrix(rule));
   else {
-    const d = derive(rule, { exactN: true });
+    const d = derive(rule, { exactN: true, verify: true });
     verifyModule(rule, d, loadOptimizer(rule, d)); // the module's code, before it is written
     text = CODE_TARGETS[args.target](rule, d);
   }
@@ -589,7 +589,7 @@ function validationSetup(rule: Rule | MatrixRule, args: ValidateArgs) {
     const params = matrixValidationParams(d, args.hs, args.set);
     return { module: loadMatrixOptimizer(d), params, facts: matrixRuleFacts(d, hyperOf(params)), notes: d.notes };
   }
-  const d = derive(rule, { exactN: true });
+  const d = derive(rule, { exactN: true, verify: true });
   if (!d.exactN || 'unavailable' in d.exactN)
     throw new CliError(`validate needs the exact finite-n form of ${rule.name}, and it has none: ${d.exactN ? d.exactN.unavailable : 'not derived'}`);
   const params = validationParams(rule, d, args.hs, args.set);

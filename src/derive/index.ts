@@ -56,7 +56,7 @@ function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
     if (exactN && !('unavailable' in exactN)) exactN = takeLimits(exactN, rule, limits);
   }
   const regimes = exactN && !('unavailable' in exactN) ? [asymptotic, exactN] : [asymptotic];
-  const verification = options.verify === false ? undefined : verifyDerivation(rule, regimes, { limits });
+  const verification = options.verify ? verifyDerivation(rule, regimes, { limits }) : undefined;
   const interpretation = interpret(rule, asymptotic, limits);
   if (asymptotic.M.length === 0) notes.add('M vanishes: the memoryless iteration is θ̃ₙ₊₁ = θ̃ₙ − h·F(θ̃ₙ) to second order');
   return { rule, ...(verification ? { verification } : {}), limits, asymptotic, ...(exactN ? { exactN } : {}), interpretation, assumptions: [...assumptions].sort(), notes: [...notes].sort() };

@@ -121,7 +121,7 @@ export interface Derivation {
 }
 
 export interface DeriveOptions {
-  /** Compare with the oracle before returning (default true; false only to save time). */
+  /** Compare with the oracle before returning (the command line always does, unless --no-verify). */
   readonly verify?: boolean;
   /** Parameters to send to 0 after deriving, e.g. ['eps']. */
   readonly limits?: readonly string[];

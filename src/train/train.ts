@@ -86,7 +86,7 @@ export function loadRule(file: string): { rule: Rule; module: OptimizerModule; e
     throw new ConfigError(`key 'optimizer.rule': cannot read rule file ${file}`);
   }
   const rule = parseRule(bytes.toString('utf8'), file);
-  const d = derive(rule, { exactN: true });
+  const d = derive(rule, { exactN: true, verify: true });
   return { rule, module: loadVerifiedOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN), hash: sha256(bytes).toString('hex') };
 }
 
