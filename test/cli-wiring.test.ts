@@ -55,13 +55,13 @@ describe('derive', () => {
     const r = await capture(() => main(['derive', join(tmp, 'a.rule'), '--limit', 'eps,beta', '--limit', 'eps', '--exact-n', '--format', 'md']));
     expect(r).toEqual({ code: 0, stdout: 'md A exact-n [eps,beta]\n', stderr: '' });
     expect(deriveMock).toHaveBeenCalledTimes(1);
-    expect(deriveMock.mock.calls[0]![1]).toEqual({ limits: ['eps', 'beta'], exactN: true });
+    expect(deriveMock.mock.calls[0]![1]).toEqual({ limits: ['eps', 'beta'], exactN: true, verify: true });
   });
 
   it.each([['text'], ['json'], ['latex'], ['html'], ['md']] as const)('--format %s picks its emitter, asymptotic by default', async (format) => {
     const r = await capture(() => main(['derive', join(tmp, 'a.rule'), '--format', format]));
     expect(r.stdout).toBe(`${format} A asymptotic []\n`);
-    expect(deriveMock.mock.calls[0]![1]).toEqual({ limits: [], exactN: false });
+    expect(deriveMock.mock.calls[0]![1]).toEqual({ limits: [], exactN: false, verify: true });
   });
 
   it('-o writes the file and nothing to stdout', async () => {
@@ -153,7 +153,7 @@ describe('build', () => {
     ]);
     expect(readFileSync(join(d.out, 'zeta', 'derivation.tex'), 'utf8')).toBe('latex Zeta asymptotic []\n');
     // exact-n too: the generated module needs it
-    expect(deriveMock.mock.calls.map((c) => [c[0].name, c[1]])).toEqual([['Alpha', { exactN: true }], ['Zeta', { exactN: true }]]);
+    expect(deriveMock.mock.calls.map((c) => [c[0].name, c[1]])).toEqual([['Alpha', { exactN: true, verify: true }], ['Zeta', { exactN: true, verify: true }]]);
     expect(readFileSync(join(d.out, 'zeta', 'zeta.ts'), 'utf8')).toBe('// module of Zeta\n');
   });
 

@@ -1,6 +1,7 @@
 /** Gathering the loop-invariant coefficients of each varying monomial, so they are summed before the loop. */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
+import type { RegimeResult } from '../derive/types.js';
 
 /**
  * Σₖ cₖ·v = (Σₖ cₖ)·v: in every sum, the loop-invariant coefficients of each varying
@@ -42,4 +43,11 @@ export function gatherInvariantCoefficients(e: Expr, isVarying: (symbol: string)
     return out;
   };
   return norm(e);
+}
+
+/** A regime with every F, field and weight gathered (g and θ vary): what the CPU-side targets print. */
+export function gatherRegime(r: RegimeResult): RegimeResult {
+  const varying = (sym: string) => sym === 'g' || sym === 'theta';
+  const gather = (e: Expr) => gatherInvariantCoefficients(e, varying);
+  return { ...r, F: gather(r.F), M: r.M.map((t) => ({ ...t, field: gather(t.field), weight: gather(t.weight) })) };
 }

@@ -12,7 +12,7 @@ import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
 import { toJs } from './expr-js.js';
 import { toPrecise } from './expr-precise.js';
-import { gatherInvariantCoefficients } from './gather.js';
+import { gatherRegime } from './gather.js';
 import { PRECISE_RUNTIME_JS } from '../runtime/precise.js';
 import { toText } from './expr-text.js';
 import { linearHistoryWeights } from '../derive/batches.js';
@@ -243,8 +243,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
   const regimeFns = (raw: RegimeResult, suffix: string) => {
     const varying = (sym: string) => PER_COORDINATE.has(sym);
     // each monomial's invariant coefficients summed in extended precision, not per coordinate
-    const gather = (e: Expr) => gatherInvariantCoefficients(e, varying);
-    const r = { ...raw, F: gather(raw.F), M: raw.M.map((t) => ({ ...t, field: gather(t.field), weight: gather(t.weight) })) };
+    const r = gatherRegime(raw);
     const fieldsOf = (x: RegimeResult) => x.M;
     // direction
     {

@@ -28,6 +28,8 @@ import type { Derivation, RegimeResult } from '../derive/types.js';
 import { hasSum, IMPORTS, toWat, type Lanes } from './expr-wat.js';
 import { encodeModule, I, printWat, type Func, type Ins, type ValType, type WasmModule } from './wasm-binary.js';
 import { Bindings, codeName, optimizerModule } from './optimizer-code.js';
+import { gatherRegime } from './gather.js';
+import { PRECISE_RUNTIME_JS } from '../runtime/precise.js';
 
 const PER_COORDINATE = new Set(['g', 'theta']);
 
@@ -127,9 +129,10 @@ interface KernelPlan {
   readonly scalarArgs: string;
 }
 
-function plan(spec: Omit<KernelSpec, 'scalars'>, b: Bindings, params: readonly string[], indent: string, extra: readonly string[] = []): KernelPlan {
+/** `precise`: the hoisted values of a derived closed form, in extended precision as the TypeScript module computes them. */
+function plan(spec: Omit<KernelSpec, 'scalars'>, b: Bindings, params: readonly string[], indent: string, extra: readonly string[] = [], precise = false): KernelPlan {
   const scalars = [...extra, ...params.map(codeName.param), 'n', ...b.hoisted.map(([name]) => name)];
-  return { func: kernel({ ...spec, scalars }), hoistedJs: b.declare(b.hoisted, indent), scalarArgs: scalars.join(', ') };
+  return { func: kernel({ ...spec, scalars }), hoistedJs: precise ? b.declarePrecise(indent) : b.declare(b.hoisted, indent), scalarArgs: scalars.join(', ') };
 }
 
 /** The step kernel: the rule's states, then θ −= h·update, as optimizer-code.ts orders it. */
@@ -225,7 +228,7 @@ function mapKernel(name: string, f: Expr, params: readonly string[], prefix: str
     } else emitExpr(f, lane, symbol, bound, out);
     out.push(I.localSet(r), ...lane.store('out', r));
   };
-  return plan({ name, arrays: accumulate ? ['theta', 'grad', 'hv', 'out'] : ['theta', 'grad', 'out'], simd: true, body }, b, params, '    ');
+  return plan({ name, arrays: accumulate ? ['theta', 'grad', 'hv', 'out'] : ['theta', 'grad', 'out'], simd: true, body }, b, params, '    ', [], true);
 }
 
 /** θ −= h·(F + h·M), in place. */
@@ -254,7 +257,8 @@ export interface WasmBuild {
 
 interface RegimePlan { readonly direction?: KernelPlan; readonly terms?: { kind: 'hvp' | 'field'; field: KernelPlan; weight: KernelPlan }[] }
 
-function regimePlan(r: RegimeResult, params: readonly string[], tag: string): RegimePlan {
+function regimePlan(raw: RegimeResult, params: readonly string[], tag: string): RegimePlan {
+  const r = gatherRegime(raw);
   const direction = hasSum(r.F) ? undefined : mapKernel(`direction_${tag}`, r.F, params, '', false);
   const sums = r.M.some((t) => hasSum(t.field) || hasSum(t.weight));
   const terms = sums ? undefined : r.M.map((t, ti) => ({
@@ -317,6 +321,8 @@ function loader(rule: Rule, d: Derivation, P: LoaderParts, format: 'function' | 
   L.push('const name = ts.name;', 'const defaults = ts.defaults;');
   L.push(`const wasmBase64 = ${JSON.stringify(base64(P.binary))};`);
   L.push(RUNTIME);
+  // the hoisted values of the derived closed forms (P.asym, P.ex) are computed by this runtime
+  L.push(`const precise = (function () {\n${PRECISE_RUNTIME_JS}\nreturn precise;\n})();`);
   // step
   const stepFn = (fn: string, k: KernelPlan) => {
     L.push(`function ${fn}(theta, grad, state, h, hyper = {}) {`);

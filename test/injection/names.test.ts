@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { transform } from 'esbuild';
+import { loadModuleText } from './load.js';
 import { parseRule } from '../../src/parse/rule-file.js';
 import { derive } from '../../src/derive/index.js';
 import { RuleError, formatDiagnostic } from '../../src/ir/diagnostics.js';
@@ -90,12 +91,7 @@ update s_m / (v0_c0 + p + sqrt(a_m)) + prev(s_m) * a + state_m
 };
 
 /** The TypeScript module as written, its types stripped by esbuild (which refuses a name declared twice). */
-async function loadTs(source: string): Promise<OptimizerModule> {
-  const { code } = await transform(source, { loader: 'ts', format: 'cjs', logLevel: 'silent' });
-  const module = { exports: {} as Record<string, unknown> };
-  new Function('module', 'exports', code)(module, module.exports);
-  return module.exports as unknown as OptimizerModule;
-}
+const loadTs = async (source: string) => (await loadModuleText(source, 'ts')) as unknown as OptimizerModule;
 
 describe.each(Object.entries(RULES))('%s', (_, source) => {
   const rule = parseRule(source, 'names.rule');

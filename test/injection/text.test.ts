@@ -6,7 +6,7 @@
  * in headless Chromium without running a script.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transform } from 'esbuild';
+import { loadModuleText } from './load.js';
 import { parseRule } from '../../src/parse/rule-file.js';
 import { derive } from '../../src/derive/index.js';
 import { emitText } from '../../src/emit/text.js';
@@ -48,13 +48,7 @@ const rule = parseRule(SOURCE, 'hostile.rule');
 const d = derive(rule, { exactN: true });
 const pwned = () => (globalThis as { __pwned?: unknown }).__pwned;
 
-/** An ES module's exports, run as CommonJS (its text only: esbuild strips the types and rewrites the exports). */
-async function load(source: string, loader: 'ts' | 'js'): Promise<Record<string, unknown>> {
-  const { code } = await transform(source, { loader, format: 'cjs', logLevel: 'silent' });
-  const module = { exports: {} as Record<string, unknown> };
-  new Function('module', 'exports', code)(module, module.exports);
-  return module.exports;
-}
+const load = loadModuleText;
 
 describe('a hostile optimizer name and citation', () => {
   it('parse as text: the rule keeps them verbatim', () => {
