@@ -5,11 +5,12 @@
  * Exit codes: 0 success, 1 rule error, unreadable/unwritable file or failed validation,
  * 2 usage error, 3 internal error (a bug in memloss). Nothing here reads stdin.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { parseRuleFile } from './parse/rule-file.js';
+import { FileReadError, fileErrorReason, readRuleSource } from './parse/read-file.js';
 import { isMatrixRule, type MatrixRule, type Rule } from './ir/rule.js';
 import { deriveMatrix, type MatrixDerivation } from './matrix/derive.js';
 import { loadMatrixOptimizer } from './matrix/module.js';
@@ -149,6 +150,9 @@ type Parsed =
 const splitList = (v: unknown): string[] =>
   [...new Set([v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean))];
 
+/** The most steps validate runs per problem, summed over the step sizes (docs/validate.md). */
+const MAX_VALIDATE_STEPS = 1_000_000;
+
 /** The step sizes validate runs by default (see docs/validate.md). */
 const DEFAULT_HS = '0.02,0.01,0.005,0.0025';
 
@@ -283,6 +287,7 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   const usage = (message: string) => ({ kind: 'usage' as const, message, command: 'validate' });
   const known = problemNames();
   const problems = splitList(a['problem']).flatMap((p) => (p === 'all' ? known : [p]));
+  if (problems.length === 0) return usage(`--problem names no problem; choose from ${known.join(', ')} or all`);
   const unknown = problems.find((p) => !Object.hasOwn(PROBLEMS, p));
   if (unknown !== undefined) return usage(`unknown problem '${unknown}'; choose from ${known.join(', ')} or all`);
   const hs = splitList(a['step-sizes']).map(Number);
@@ -292,6 +297,12 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   if (!(horizon > 0 && Number.isFinite(horizon))) return usage(`--horizon takes a positive number, got '${String(a['horizon'])}'`);
   const tooLong = hs.find((h) => Math.round(horizon / h) < 1);
   if (tooLong !== undefined) return usage(`step size ${tooLong} is longer than the horizon ${horizon}`);
+  // every run is bounded: round(T/h) steps per step size, and no step size of 1e-12
+  const steps = hs.reduce((n, h) => n + Math.round(horizon / h), 0);
+  if (!(steps <= MAX_VALIDATE_STEPS)) {
+    const shown = steps < 1e15 ? String(steps) : steps.toExponential(2);
+    return usage(`horizon ${horizon} with step sizes ${hs.join(', ')} makes ${shown} steps per problem; the limit is ${MAX_VALIDATE_STEPS} (a shorter --horizon or larger --h)`);
+  }
   const seed = Number(a['seed']);
   if (!Number.isInteger(seed)) return usage(`--seed takes an integer, got '${String(a['seed'])}'`);
   const set: Record<string, number> = {};
@@ -350,18 +361,13 @@ function report(e: unknown): number {
   return EXIT.internal;
 }
 
-/** 'ENOENT: no such file or directory, open …' → 'no such file or directory'. */
-function reason(e: unknown): string {
-  if ((e as NodeJS.ErrnoException | undefined)?.code === 'EISDIR') return 'is a directory';
-  const message = e instanceof Error ? e.message : String(e);
-  return /^[A-Z]+: (.*?)(?:, \w+(?: .*)?)?$/.exec(message)?.[1] ?? message;
-}
-
-function readText(file: string): string {
+/** A rule file's text: a regular file within the size limit (src/parse/read-file.ts). */
+function readRule(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRuleSource(file);
   } catch (e) {
-    throw new CliError(`cannot read ${file}: ${reason(e)}`);
+    if (e instanceof FileReadError) throw new CliError(`cannot read ${file}: ${e.message}`);
+    throw e;
   }
 }
 
@@ -369,14 +375,14 @@ function writeText(file: string, text: string): void {
   try {
     writeFileSync(file, text);
   } catch (e) {
-    throw new CliError(`cannot write ${file}: ${reason(e)}`);
+    throw new CliError(`cannot write ${file}: ${fileErrorReason(e)}`);
   }
 }
 
 // ---- derive ----------------------------------------------------------------------------
 
 function deriveCommand(args: DeriveArgs): number {
-  const rule = parseRuleFile(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readRule(args.rule), args.rule);
   if (isMatrixRule(rule)) {
     if (args.batches !== undefined) throw new CliError(`--batches: ${rule.name} is a matrix rule; mini-batch corrections are derived for coordinate-wise rules only`);
     const text = withFinalNewline(MATRIX_EMITTERS[args.format](matrixOnly(rule, args.limits), args.regime));
@@ -413,9 +419,10 @@ function listRules(dir: string): string[] {
   try {
     files = readdirSync(dir);
   } catch (e) {
-    throw new CliError(`cannot read ${dir}: ${reason(e)}`);
+    throw new CliError(`cannot read ${dir}: ${fileErrorReason(e)}`);
   }
-  return files.filter((f) => f.endsWith('.rule') && statSync(join(dir, f)).isFile()).map((f) => basename(f, '.rule')).sort();
+  // an entry that cannot be stat'ed (a dangling symlink) is kept: reading it reports why, in one line
+  return files.filter((f) => f.endsWith('.rule') && (statOrUndefined(join(dir, f))?.isFile() ?? true)).map((f) => basename(f, '.rule')).sort();
 }
 
 /** Every file under dir, as paths relative to dir with '/' separators; [] if dir does not exist. */
@@ -426,7 +433,16 @@ function listFiles(dir: string): string[] {
   } catch {
     return [];
   }
-  return entries.filter((r) => statSync(join(dir, r)).isFile()).map((r) => r.split(sep).join('/')).sort();
+  return entries.filter((r) => statOrUndefined(join(dir, r))?.isFile()).map((r) => r.split(sep).join('/')).sort();
+}
+
+/** stat, or undefined for a path that cannot be stat'ed (a dangling symlink, a loop, no permission). */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function readIfExists(file: string): string | undefined {
@@ -447,7 +463,7 @@ function buildCommand(args: BuildArgs): number {
     const path = join(args.rules, `${name}.rule`);
     const t0 = performance.now();
     try {
-      const rule = parseRuleFile(readText(path), path);
+      const rule = parseRuleFile(readRule(path), path);
       if (isMatrixRule(rule)) {
         // matrix rules: the documents and the TypeScript module (its runtime is memloss/linalg)
         const d = deriveMatrix(rule);
@@ -494,7 +510,7 @@ function buildCommand(args: BuildArgs): number {
     try {
       mkdirSync(join(target, '..'), { recursive: true });
     } catch (e) {
-      throw new CliError(`cannot write ${target}: ${reason(e)}`);
+      throw new CliError(`cannot write ${target}: ${fileErrorReason(e)}`);
     }
     writeText(target, text);
   }
@@ -507,7 +523,7 @@ function buildCommand(args: BuildArgs): number {
 // ---- codegen ----------------------------------------------------------------------------
 
 function codegenCommand(args: CodegenArgs): number {
-  const rule = parseRuleFile(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readRule(args.rule), args.rule);
   if (isMatrixRule(rule) && args.target !== 'ts')
     throw new CliError(`--target ${args.target} is not available for matrix rules (${rule.name}); use --target ts (a TypeScript module, docs/generated-code.md)`);
   const text = isMatrixRule(rule) ? emitMatrixTs(deriveMatrix(rule)) : CODE_TARGETS[args.target](rule, derive(rule, { exactN: true }));
@@ -545,7 +561,7 @@ function validationSetup(rule: Rule | MatrixRule, args: ValidateArgs) {
 const hyperOf = (params: readonly ParamChoice[]) => Object.fromEntries(params.map((p) => [p.name, p.value]));
 
 async function validateCommand(args: ValidateArgs): Promise<number> {
-  const rule = parseRuleFile(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readRule(args.rule), args.rule);
   for (const [name, value] of Object.entries(args.set)) {
     const p = rule.params.find((q) => q.name === name);
     if (!p) {

@@ -10,6 +10,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseRule } from '../parse/rule-file.js';
+import { FileReadError, readRuleSource } from '../parse/read-file.js';
 import { derive } from '../derive/index.js';
 import { loadOptimizer } from '../numeric/compile.js';
 import type { OptimizerModule } from '../numeric/types.js';
@@ -69,9 +70,10 @@ export const CONFIG_FILE = 'config.json';
 export function loadRule(file: string): { module: OptimizerModule; exactN: boolean } {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`key 'optimizer.rule': cannot read rule file ${file}`);
+    text = readRuleSource(file);
+  } catch (e) {
+    if (e instanceof FileReadError) throw new ConfigError(`key 'optimizer.rule': cannot read rule file ${file}: ${e.message}`);
+    throw e;
   }
   const rule = parseRule(text, file);
   const d = derive(rule, { exactN: true });
