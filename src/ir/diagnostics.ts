@@ -48,8 +48,8 @@ export class RuleError extends Error {
 
 /** A broken invariant inside memloss (a bug), e.g. a rewrite that failed its random-point check. */
 export class InternalError extends Error {
-  constructor(message: string) {
-    super(`internal error: ${message}`);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`internal error: ${message}`, options);
     this.name = 'InternalError';
   }
 }
