@@ -26,8 +26,13 @@ export const LIMITS = {
 /** Longest name quoted whole in a message; longer ones are cut (the line stays readable). */
 const SHOWN_NAME = 40;
 
-/** Text as messages show it: whole, or its first 40 characters and … */
-export const shorten = (text: string) => (text.length > SHOWN_NAME ? `${text.slice(0, SHOWN_NAME)}…` : text);
+/**
+ * Text as messages show it: whole, or its first 40 characters and …; control characters
+ * (a NUL, a lone carriage return) are written as escapes, so that a message stays one line.
+ */
+export const shorten = (text: string) =>
+  (text.length > SHOWN_NAME ? `${text.slice(0, SHOWN_NAME)}…` : text)
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** A name as messages quote it: 'beta1', or its first 40 characters and … */
 export const quote = (name: string) => `'${shorten(name)}'`;

@@ -3,6 +3,7 @@
  * constants that are no real number, and names that print alike. Each is a located error
  * with its code, reached quickly, never a crash.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseRule, parseRuleFile } from '../../src/parse/rule-file.js';
 import { RuleError, formatDiagnostic, type Diagnostic } from '../../src/ir/diagnostics.js';
@@ -196,5 +197,19 @@ describe('names in messages and in print', () => {
 
   it('names that only look alike are fine', () => {
     expect(() => parseRule('optimizer X\nparam beta1 = 0.9 in (0, 1)\nparam beta2 = 0.9 in (0, 1)\nparam beta_12 = 0.9 in (0, 1)\nupdate (beta1 + beta2 + beta_12) * g', 'x.rule')).not.toThrow();
+  });
+});
+
+describe('the catalogue', () => {
+  it('every diagnostic code of src/ir/diagnostics.ts has a row in docs/rule-language.md', () => {
+    const codes = [...readFileSync('src/ir/diagnostics.ts', 'utf8').matchAll(/\| '(rule\/[a-z0-9-]+)'/g)].map((m) => m[1]!);
+    expect(codes.length).toBeGreaterThanOrEqual(20);
+    const doc = readFileSync('docs/rule-language.md', 'utf8');
+    for (const c of codes) expect(doc, c).toContain(`| \`${c}\` |`);
+  });
+
+  it('control characters in a message are escaped: one line stays one line', () => {
+    const d = only(`${head}update g \r+ 1`);
+    expect(d.message).toBe("syntax error: unexpected character '\\u000d'");
   });
 });
