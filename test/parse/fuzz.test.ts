@@ -11,12 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseRuleFile } from '../../src/parse/rule-file.js';
-import { isMatrixRule } from '../../src/ir/rule.js';
-import { deriveMatrix } from '../../src/matrix/derive.js';
-import { derive } from '../../src/derive/index.js';
+// the public API, whose promise is RuleError or InternalError only
+import { RuleError, derive, deriveMatrix, formatDiagnostic, isMatrixRule, parseRuleFile } from '../../src/index.js';
 import { emitWgsl } from '../../src/emit/wgsl.js';
-import { RuleError, formatDiagnostic } from '../../src/ir/diagnostics.js';
 import { mulberry32, isMatrixRuleFile } from '../derive/helpers.js';
 
 const ruleFiles = readdirSync('rules').filter((f) => f.endsWith('.rule')).sort();
