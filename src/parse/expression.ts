@@ -7,7 +7,7 @@ import type { FnDecl } from '../ir/rule.js';
 import { prevName } from '../ir/rule.js';
 import { ExprSyntaxError, parseExpression, type SyntaxNode } from './expr-syntax.js';
 import { evaluate } from '../ir/eval.js';
-import { LIMITS, quote } from './limits.js';
+import { LIMITS, quote, shorten } from './limits.js';
 
 /** What a name means where the expression stands. */
 export interface ExprScope {
@@ -91,7 +91,7 @@ export class ExprReader {
     const why = this.scope.forbidden.get(name);
     if (why) throw this.error('rule/unknown-symbol', why, at);
     if (this.scope.fns.has(name) || (BUILTIN_FNS as readonly string[]).includes(name))
-      throw this.error('rule/syntax', `'${name}' is a function; call it as ${name}(…)`, at);
+      throw this.error('rule/syntax', `${quote(name)} is a function; call it as ${shorten(name)}(…)`, at);
     const hint = nearest(name, this.scope.symbols.keys());
     throw this.error('rule/unknown-symbol', `unknown symbol ${quote(name)}${hint ? `; did you mean ${quote(hint)}?` : ''}`, at);
   }
@@ -107,7 +107,7 @@ export class ExprReader {
       if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);
       const s = a.name;
       if (s === this.scope.ownState)
-        throw this.error('rule/syntax', `inside the recursion of '${s}', '${s}' already is its previous value; prev(${s}) is not needed`, at);
+        throw this.error('rule/syntax', `inside the recursion of ${quote(s)}, ${quote(s)} already is its previous value; prev(${shorten(s)}) is not needed`, at);
       if (!this.scope.prevable.has(s)) {
         const hint = nearest(s, this.scope.prevable);
         throw this.error('rule/unknown-symbol', `prev() takes a state; ${quote(s)} is not one${hint ? `; did you mean ${quote(hint)}?` : ''}`, a.at);

@@ -14,7 +14,7 @@ import * as M from '../matrix/expr.js';
 import type { Dim, MExpr } from '../matrix/expr.js';
 import { ExprSyntaxError, parseExpression, type SyntaxNode } from './expr-syntax.js';
 import { constantProblem, singularMessage, syntaxError } from './expression.js';
-import { quote } from './limits.js';
+import { quote, shorten } from './limits.js';
 
 /** A size: the parameter's rows or columns, or not yet known (an identity's). */
 type Size = Dim | { readonly v: number };
@@ -236,7 +236,7 @@ export class MatrixExprReader {
       const a = n.args[0]!;
       if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);
       if (a.name === this.scope.ownState?.name)
-        throw this.error('rule/syntax', `inside the recursion of '${a.name}', '${a.name}' already is its previous value; prev(${a.name}) is not needed`, at);
+        throw this.error('rule/syntax', `inside the recursion of ${quote(a.name)}, ${quote(a.name)} already is its previous value; prev(${shorten(a.name)}) is not needed`, at);
       const st = this.scope.states.get(a.name);
       if (!st) throw this.error('rule/unknown-symbol', `prev() takes a state; ${quote(a.name)} is not one`, a.at);
       return this.matrix(M.leaf(prevName(a.name), st.rows, st.cols, st.sym), st.rows, st.cols);
