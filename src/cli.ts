@@ -297,7 +297,7 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   if (!(horizon > 0 && Number.isFinite(horizon))) return usage(`--horizon takes a positive number, got '${String(a['horizon'])}'`);
   const tooLong = hs.find((h) => Math.round(horizon / h) < 1);
   if (tooLong !== undefined) return usage(`step size ${tooLong} is longer than the horizon ${horizon}`);
-  // every run is bounded: round(T/h) steps per step size, and no step size of 1e-12
+  // every run is bounded: round(T/h) steps per step size (h = 1e-12 would be 10^12 steps)
   const steps = hs.reduce((n, h) => n + Math.round(horizon / h), 0);
   if (!(steps <= MAX_VALIDATE_STEPS)) {
     const shown = steps < 1e15 ? String(steps) : steps.toExponential(2);
