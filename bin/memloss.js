@@ -19,9 +19,20 @@ if (existsSync(dist) && process.env.MEMLOSS_FROM_SOURCE !== '1') {
   cli = await import(new URL('../src/cli.ts', import.meta.url).href);
 }
 
-// A closed pipe (memloss … | head) is not an error.
-process.stdout.on('error', (e) => {
+// A closed pipe (memloss … | head) is not an error: exit quietly. Any other write error (a full
+// disk: memloss derive … > /dev/full) is one line on stderr and exit 1, never a stack trace.
+const onWriteError = (name) => (e) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
+  const reason = /^[A-Z]+: (.*?)(?:, \w+)?$/.exec(e.message)?.[1] ?? e.message;
+  if (name === 'stdout') {
+    try {
+      process.stderr.write(`memloss: cannot write to standard output: ${reason}\n`);
+    } catch {
+      // stderr is gone too: the exit code is all that is left
+    }
+  }
+  process.exit(1);
+};
+process.stdout.on('error', onWriteError('stdout'));
+process.stderr.on('error', onWriteError('stderr'));
 process.exitCode = await cli.main(process.argv.slice(2));

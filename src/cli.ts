@@ -10,6 +10,7 @@ import { basename, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { parseRuleFile } from './parse/rule-file.js';
+import { FileReadError, fileErrorReason, readRuleSource } from './parse/read-file.js';
 import { isMatrixRule, type MatrixRule, type Rule } from './ir/rule.js';
 import { deriveMatrix, type MatrixDerivation } from './matrix/derive.js';
 import { loadMatrixOptimizer } from './matrix/module.js';
@@ -151,6 +152,9 @@ type Parsed =
 const splitList = (v: unknown): string[] =>
   [...new Set([v].flat().flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean))];
 
+/** The most steps validate runs per problem, summed over the step sizes (docs/validate.md). */
+const MAX_VALIDATE_STEPS = 1_000_000;
+
 /** The step sizes validate runs by default (see docs/validate.md). */
 const DEFAULT_HS = '0.02,0.01,0.005,0.0025';
 
@@ -287,6 +291,7 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   const usage = (message: string) => ({ kind: 'usage' as const, message, command: 'validate' });
   const known = problemNames();
   const problems = splitList(a['problem']).flatMap((p) => (p === 'all' ? known : [p]));
+  if (problems.length === 0) return usage(`--problem names no problem; choose from ${known.join(', ')} or all`);
   const unknown = problems.find((p) => !Object.hasOwn(PROBLEMS, p));
   if (unknown !== undefined) return usage(`unknown problem '${unknown}'; choose from ${known.join(', ')} or all`);
   const hs = splitList(a['step-sizes']).map(Number);
@@ -296,6 +301,12 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   if (!(horizon > 0 && Number.isFinite(horizon))) return usage(`--horizon takes a positive number, got '${String(a['horizon'])}'`);
   const tooLong = hs.find((h) => Math.round(horizon / h) < 1);
   if (tooLong !== undefined) return usage(`step size ${tooLong} is longer than the horizon ${horizon}`);
+  // every run is bounded: round(T/h) steps per step size (h = 1e-12 would be 10^12 steps)
+  const steps = hs.reduce((n, h) => n + Math.round(horizon / h), 0);
+  if (!(steps <= MAX_VALIDATE_STEPS)) {
+    const shown = steps < 1e15 ? String(steps) : steps.toExponential(2);
+    return usage(`horizon ${horizon} with step sizes ${hs.join(', ')} makes ${shown} steps per problem; the limit is ${MAX_VALIDATE_STEPS} (a shorter --horizon or larger --h)`);
+  }
   const seed = Number(a['seed']);
   if (!Number.isInteger(seed)) return usage(`--seed takes an integer, got '${String(a['seed'])}'`);
   const set = dict<number>();
@@ -354,18 +365,13 @@ function report(e: unknown): number {
   return EXIT.internal;
 }
 
-/** 'ENOENT: no such file or directory, open …' → 'no such file or directory'. */
-function reason(e: unknown): string {
-  if ((e as NodeJS.ErrnoException | undefined)?.code === 'EISDIR') return 'is a directory';
-  const message = e instanceof Error ? e.message : String(e);
-  return /^[A-Z]+: (.*?)(?:, \w+(?: .*)?)?$/.exec(message)?.[1] ?? message;
-}
-
-function readText(file: string): string {
+/** A rule file's text: a regular file within the size limit (src/parse/read-file.ts). */
+function readRule(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRuleSource(file);
   } catch (e) {
-    throw new CliError(`cannot read ${file}: ${reason(e)}`);
+    if (e instanceof FileReadError) throw new CliError(`cannot read ${file}: ${e.message}`);
+    throw e;
   }
 }
 
@@ -373,14 +379,14 @@ function writeText(file: string, text: string): void {
   try {
     writeFileSync(file, text);
   } catch (e) {
-    throw new CliError(`cannot write ${file}: ${reason(e)}`);
+    throw new CliError(`cannot write ${file}: ${fileErrorReason(e)}`);
   }
 }
 
 // ---- derive ----------------------------------------------------------------------------
 
 function deriveCommand(args: DeriveArgs): number {
-  const rule = parseRuleFile(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readRule(args.rule), args.rule);
   if (isMatrixRule(rule)) {
     if (args.batches !== undefined) throw new CliError(`--batches: ${rule.name} is a matrix rule; mini-batch corrections are derived for coordinate-wise rules only`);
     const text = withFinalNewline(MATRIX_EMITTERS[args.format](matrixOnly(rule, args.limits), args.regime));
@@ -416,8 +422,8 @@ function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
   } catch (e) {
-    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw new CliError(`${path} is a symbolic link to nothing (${reason(e)}); remove it or point it at a file`);
-    throw new CliError(`cannot read ${path}: ${reason(e)}`);
+    if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw new CliError(`${path} is a symbolic link to nothing (${fileErrorReason(e)}); remove it or point it at a file`);
+    throw new CliError(`cannot read ${path}: ${fileErrorReason(e)}`);
   }
 }
 
@@ -437,7 +443,7 @@ function listRules(dir: string): { path: string; name: string }[] {
   try {
     files = readdirSync(dir);
   } catch (e) {
-    throw new CliError(`cannot read ${dir}: ${reason(e)}`);
+    throw new CliError(`cannot read ${dir}: ${fileErrorReason(e)}`);
   }
   const rules = files.filter((f) => f.endsWith('.rule') && isFile(join(dir, f))).sort().map((f) => ({ path: join(dir, f), name: outputName(f) }));
   const byName = new Map<string, string>();
@@ -456,7 +462,7 @@ function listFiles(dir: string): string[] {
   try {
     entries = readdirSync(dir, { recursive: true, encoding: 'utf8' });
   } catch (e) {
-    if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) throw new CliError(`${dir} is a symbolic link to nothing (${reason(e)}); remove it or point it at a folder`);
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink()) throw new CliError(`${dir} is a symbolic link to nothing (${fileErrorReason(e)}); remove it or point it at a folder`);
     return [];
   }
   return entries.filter((r) => isFile(join(dir, r))).map((r) => r.split(sep).join('/')).sort();
@@ -493,7 +499,7 @@ function buildCommand(args: BuildArgs): number {
   for (const { path, name } of rules) {
     const t0 = performance.now();
     try {
-      const rule = parseRuleFile(readText(path), path);
+      const rule = parseRuleFile(readRule(path), path);
       if (isMatrixRule(rule)) {
         // matrix rules: the documents and the TypeScript module (its runtime is memloss/linalg)
         const d = deriveMatrix(rule);
@@ -541,7 +547,7 @@ function buildCommand(args: BuildArgs): number {
     try {
       mkdirSync(join(target, '..'), { recursive: true });
     } catch (e) {
-      throw new CliError(`cannot write ${target}: ${reason(e)}`);
+      throw new CliError(`cannot write ${target}: ${fileErrorReason(e)}`);
     }
     insideOut(args.out, target);
     writeText(target, text);
@@ -560,7 +566,7 @@ function verifyGenerated(rule: Rule, d: Derivation): void {
 }
 
 function codegenCommand(args: CodegenArgs): number {
-  const rule = parseRuleFile(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readRule(args.rule), args.rule);
   if (isMatrixRule(rule) && args.target !== 'ts')
     throw new CliError(`--target ${args.target} is not available for matrix rules (${rule.name}); use --target ts (a TypeScript module, docs/generated-code.md)`);
   let text: string;
@@ -604,7 +610,7 @@ function validationSetup(rule: Rule | MatrixRule, args: ValidateArgs) {
 const hyperOf = (params: readonly ParamChoice[]) => Object.fromEntries(params.map((p) => [p.name, p.value]));
 
 async function validateCommand(args: ValidateArgs): Promise<number> {
-  const rule = parseRuleFile(readText(args.rule), args.rule);
+  const rule = parseRuleFile(readRule(args.rule), args.rule);
   for (const [name, value] of Object.entries(args.set)) {
     const p = rule.params.find((q) => q.name === name);
     if (!p) {

@@ -9,9 +9,17 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { ratFromDecimal, ratToString } from '../ir/rational.js';
 
-type Nerdamer = (expr: string) => { toString(): string };
+type Nerdamer = ((expr: string) => { toString(): string }) & { set(setting: string, value: boolean): void; getWarnings(): string[] };
 let cached: Nerdamer | undefined;
-const load = (): Nerdamer => (cached ??= createRequire(import.meta.url)('nerdamer-prime/all') as Nerdamer);
+function load(): Nerdamer {
+  if (!cached) {
+    cached = createRequire(import.meta.url)('nerdamer-prime/all') as Nerdamer;
+    // nerdamer prints "Unable to compute integral!" and the like on the console: a failed
+    // integral is an ordinary answer here (undefined), not something to tell the user
+    cached.set('SILENCE_WARNINGS', true);
+  }
+  return cached;
+}
 
 function toNerdamer(e: Expr, names: Map<string, string>): string {
   const p = (x: Expr) => `(${toNerdamer(x, names)})`;
@@ -64,11 +72,15 @@ export function antiderivative(e: Expr, x: string): Expr | undefined {
     names.set(s, `v${i}`);
     back.set(`v${i}`, s);
   });
+  const nerdamer = load();
   try {
-    const out = load()(`integrate(${toNerdamer(e, names)}, x)`).toString();
+    const out = nerdamer(`integrate(${toNerdamer(e, names)}, x)`).toString();
     if (/integrate|atan|asin|acos|erf|Si|Ci|Ei|\bi\b/.test(out)) return undefined;
     return fromSyntax(parseExpression(out), back);
   } catch {
     return undefined;
+  } finally {
+    // the warnings are also kept in a list that would grow with every integral
+    nerdamer.getWarnings().length = 0;
   }
 }

@@ -4,13 +4,14 @@
  * that names the rewrite; a wrong formula never reaches the user.
  */
 import type { Expr } from '../ir/expr.js';
-import { freeSymbols } from '../ir/expr.js';
+import { freeSymbols, size } from '../ir/expr.js';
 import { evaluateWithError } from '../ir/eval.js';
 import { InternalError } from '../ir/diagnostics.js';
 import type { Domain } from '../ir/rule.js';
 import { INDEX_SYMBOLS } from '../ir/intervals.js';
 import { dict, own } from '../ir/dict.js';
 import { mulberry32, shuffleInPlace } from '../ir/random.js';
+import { ExpressionTooLarge } from './simplify.js';
 
 /** A deterministic PRNG, so checks and outputs are reproducible. */
 export const prng = mulberry32;
@@ -47,6 +48,9 @@ export function samplePoint(symbols: Iterable<string>, space: SampleSpace, rand:
   return env;
 }
 
+/** Shipped rules check at most about 2000 nodes. */
+const MAX_CHECKED_NODES = 200_000;
+
 const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
 
 /**
@@ -54,6 +58,9 @@ const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * Ma
  * `fix` pins symbols (e.g. integer bounds) for the comparison.
  */
 export function checkIdentity(name: string, before: Expr, after: Expr, space: SampleSpace, opts: { points?: number; tol?: number; seed?: number; fix?: (env: Record<string, number>) => void } = {}): void {
+  // evaluation walks the tree, not the shared DAG: its cost is the tree size, which nesting can make exponential
+  const nodes = size(before) + size(after);
+  if (nodes > MAX_CHECKED_NODES) throw new ExpressionTooLarge(`checking a rewrite would evaluate ${nodes} nodes, more than ${MAX_CHECKED_NODES}`);
   const syms = new Set([...freeSymbols(before), ...freeSymbols(after)]);
   const rand = prng(opts.seed ?? 12345);
   const points = opts.points ?? 6;

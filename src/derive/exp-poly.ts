@@ -10,6 +10,9 @@ import { expand, normalForm } from './simplify.js';
 import { bound, isContraction, mayBeOne, type Domains } from '../ir/intervals.js';
 import { show } from '../ir/show.js';
 
+/** An index in a message: as show() prints it (@u → u), never the internal name. */
+const indexName = (t: string) => `the index ${show(E.sym(t))}`;
+
 export interface ExpPolyTerm { readonly coef: Expr; readonly degree: number; readonly rate: Expr }
 
 /** e = Σ coef·t^degree·rate^t, or a reason why e is not of that form. */
@@ -36,14 +39,14 @@ export function decompose(e: Expr, t: string): ExpPolyTerm[] | { reason: string 
         for (const p of parts) {
           if (!E.hasSymbol(p, t)) { free.push(p); continue; }
           const c = E.mul(p, E.pow(E.sym(t), E.MINUS_ONE));
-          if (E.hasSymbol(c, t)) return { reason: `the exponent ${show(f.exp)} is not linear in ${t}` };
+          if (E.hasSymbol(c, t)) return { reason: `the exponent ${show(f.exp)} is not linear in ${indexName(t)}` };
           lin.push(c);
         }
         coefs.push(E.pow(f.base, E.add(...free)));
         rates.push(E.pow(f.base, E.add(...lin)));
         continue;
       }
-      return { reason: `a factor is not an exponential polynomial in ${t}` };
+      return { reason: `a factor is not an exponential polynomial in ${indexName(t)}` };
     }
     const rate = E.mul(...rates);
     const k = `${degree}|${E.key(rate)}`;
@@ -107,7 +110,7 @@ export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined
       continue;
     }
     const rb = bound(rate, ctx.domains);
-    if (!hi && !isContraction(rb)) return { reason: `cannot prove |${show(rate)}| < 1, so the infinite sum over ${t} may diverge` };
+    if (!hi && !isContraction(rb)) return { reason: `cannot prove |${show(rate)}| < 1, so the infinite sum over ${indexName(t)} may diverge` };
     if (mayBeOne(rb)) ctx.assume(`${show(rate)} ≠ 1`);
     const Qc = antidifference(degree, rate);
     const upper = hi ? E.mul(E.pow(rate, E.add(hi, E.ONE)), polyAt(Qc, E.add(hi, E.ONE))) : E.ZERO;

@@ -11,7 +11,10 @@
  * Symbols are renamed by the caller, as in every code printer.
  */
 import type { Expr } from '../ir/expr.js';
+import * as E from '../ir/expr.js';
 import { splitCoefficient } from '../ir/expr.js';
+import { RuleError, type Diagnostic, type Span } from '../ir/diagnostics.js';
+import type { Rule } from '../ir/rule.js';
 import * as Q from '../ir/rational.js';
 import { toText } from './expr-text.js';
 
@@ -58,6 +61,35 @@ export function f32Literal(x: number): string {
   const s = String(Math.abs(x));
   const body = /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
   return x < 0 || Object.is(x, -0) ? `-${body}` : body;
+}
+
+/**
+ * The rule's own constants (in its states and update, fn calls expanded) each need an f32
+ * value: the step kernel prints them. One that has none is the user's to change, so it is a
+ * located error (rule/f32-range); a derived function with such a constant stays on the CPU.
+ */
+export function refuseNonF32Constants(rule: Rule): void {
+  const diagnostics: Diagnostic[] = [];
+  const parts: [Expr, Span][] = [...rule.states.map((s): [Expr, Span] => [s.rhs, s.span]), [rule.update, rule.updateSpan]];
+  for (const [e, span] of parts) {
+    const seen = new Set<Expr>();
+    const find = (x: Expr): number | undefined => {
+      if (seen.has(x)) return undefined;
+      seen.add(x);
+      if (x.kind === 'num') {
+        const v = Q.toNumber(x.value);
+        return Math.abs(v) > F32_MAX ? v : undefined;
+      }
+      for (const c of E.children(x)) {
+        const v = find(c);
+        if (v !== undefined) return v;
+      }
+      return undefined;
+    };
+    const v = find(e);
+    if (v !== undefined) diagnostics.push({ code: 'rule/f32-range', span, message: `the constant ${v} has no f32 value (WGSL computes in f32, up to about 3.4e38)` });
+  }
+  if (diagnostics.length) throw new RuleError(diagnostics);
 }
 
 function num(v: Q.Rational): Out {

@@ -24,7 +24,7 @@ import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.j
 import { Bindings, codeName, nameOf as jsName } from './optimizer-code.js';
 import { toJs } from './expr-js.js';
 import { toText } from './expr-text.js';
-import { toWgsl, WGSL_PRELUDE, WgslUnsupportedError } from './expr-wgsl.js';
+import { refuseNonF32Constants, toWgsl, WGSL_PRELUDE, WgslUnsupportedError } from './expr-wgsl.js';
 import { gatherInvariantCoefficients } from './gather.js';
 
 /** Invocations per workgroup; the runner dispatches ⌈dim/64⌉ workgroups (2-D above 65535). */
@@ -190,6 +190,7 @@ function orUnavailable<T>(make: () => T): T | Unavailable {
 
 /** The WGSL kernels of a rule: step, and direction/correction/memorylessStep per regime. */
 export function emitWgsl(rule: Rule, d: Derivation): WgslModule {
+  refuseNonF32Constants(rule);
   for (const x of [...rule.params.map((p) => p.name), ...rule.states.map((s) => s.name)]) {
     if (!IDENT.test(x)) throw new WgslUnsupportedError(`the name ${JSON.stringify(x)} is not an ASCII identifier`);
   }

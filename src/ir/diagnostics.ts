@@ -13,7 +13,13 @@ export type DiagnosticCode =
   | 'rule/non-differentiable'
   | 'rule/unsupported'
   | 'rule/cannot-derive'
-  | 'rule/limit';
+  | 'rule/limit'
+  | 'rule/too-large'
+  | 'rule/bad-number'
+  | 'rule/bad-constant'
+  | 'rule/name-clash'
+  | 'rule/f32-range'
+  | 'rule/bad-argument';
 
 export interface Span {
   readonly file: string;
@@ -42,14 +48,16 @@ export class RuleError extends Error {
 
 /** A broken invariant inside memloss (a bug), e.g. a rewrite that failed its random-point check. */
 export class InternalError extends Error {
-  constructor(message: string) {
-    super(`internal error: ${message}`);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`internal error: ${message}`, options);
     this.name = 'InternalError';
   }
 }
 
 /** Closest candidate by edit distance, for "did you mean" hints. */
 export function nearest(name: string, candidates: Iterable<string>): string | undefined {
+  // a hint is for a typo; a very long name is no typo, and its edit distances cost its length squared
+  if (name.length > 64) return undefined;
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {

@@ -26,6 +26,8 @@ export function ratFromDecimal(text: string): Rational {
   if (!m) throw new Error(`internal: not a decimal literal: ${text}`);
   const [, sign, int = '', frac = '', exp = '0'] = m;
   let p = BigInt((int + frac) || '0');
+  // 0e999999999 is 0: do not build 10^999999999 to find that out
+  if (p === 0n) return ZERO;
   let q = 10n ** BigInt(frac.length);
   const e = Number(exp);
   if (e >= 0) p *= 10n ** BigInt(e);
@@ -48,7 +50,15 @@ export const cmp = (a: Rational, b: Rational) => {
   const d = a.p * b.q - b.p * a.q;
   return d < 0n ? -1 : d > 0n ? 1 : 0;
 };
-export const toNumber = (a: Rational) => Number(a.p) / Number(a.q);
+/** The nearest double (about; exact for the literals of a rule), also when p and q exceed the double range. */
+export function toNumber(a: Rational): number {
+  const p = Number(a.p), q = Number(a.q);
+  if (Number.isFinite(p) && Number.isFinite(q)) return p / q;
+  // scale both down to about 2^1000 so that their quotient survives
+  const bits = (x: bigint) => (x < 0n ? -x : x).toString(2).length;
+  const shift = BigInt(Math.max(bits(a.p), bits(a.q)) - 1000);
+  return Number(a.p >> shift) / Number(a.q >> shift);
+}
 
 /** a^k for integer k; undefined when the result would be huge (kept symbolic instead). */
 export function powInt(a: Rational, k: bigint): Rational | undefined {

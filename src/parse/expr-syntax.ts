@@ -3,6 +3,8 @@
  * + − * / ^, unary minus, calls, parentheses). Our own, so that every error has an exact
  * column and so that start-up does not pay for loading a whole math library.
  */
+import { LIMITS, numberProblem, quote } from './limits.js';
+
 export type SyntaxNode =
   | { readonly type: 'number'; readonly text: string; readonly at: number }
   | { readonly type: 'name'; readonly name: string; readonly at: number }
@@ -11,9 +13,9 @@ export type SyntaxNode =
   | { readonly type: 'transpose'; readonly arg: SyntaxNode; readonly at: number }
   | { readonly type: 'call'; readonly name: string; readonly args: readonly SyntaxNode[]; readonly at: number };
 
-/** A syntax error at a 0-based offset into the expression text. */
+/** A syntax error at a 0-based offset into the expression text; `code` is set for a limit or a bad number. */
 export class ExprSyntaxError extends Error {
-  constructor(message: string, readonly at: number) {
+  constructor(message: string, readonly at: number, readonly code?: 'rule/too-large' | 'rule/bad-number') {
     super(message);
   }
 }
@@ -23,26 +25,37 @@ interface Token { kind: 'num' | 'id' | 'op' | 'end'; text: string; at: number }
 /** Matrix rules (`shape matrix`) also read the postfix transpose ' and the elementwise product .* */
 export interface SyntaxOptions { readonly matrix?: boolean }
 
+// sticky (matched at lastIndex): no copy of the rest of the line per token
+const NUM = /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
+const ID = /[A-Za-z_][A-Za-z0-9_]*/y;
+const at = (re: RegExp, src: string, i: number) => {
+  re.lastIndex = i;
+  return re.exec(src)?.[0];
+};
+
 function tokenize(src: string, matrix: boolean): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
     if (c === ' ' || c === '\t') { i++; continue; }
+    if (out.length === LIMITS.tokens) throw new ExprSyntaxError(`an expression may have at most ${LIMITS.tokens} tokens (numbers, names, operators)`, i, 'rule/too-large');
     if (matrix && c === '.' && src[i + 1] === '*') { out.push({ kind: 'op', text: '.*', at: i }); i += 2; continue; }
     if (matrix && c === "'") { out.push({ kind: 'op', text: "'", at: i }); i++; continue; }
-    const num = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/.exec(src.slice(i));
+    const num = at(NUM, src, i);
     if (num) {
       // '2.*A' in a matrix rule is 2 .* A
-      const text = matrix && num[0].endsWith('.') && src[i + num[0].length] === '*' ? num[0].slice(0, -1) : num[0];
+      const text = matrix && num.endsWith('.') && src[i + num.length] === '*' ? num.slice(0, -1) : num;
+      const problem = numberProblem(text);
+      if (problem) throw new ExprSyntaxError(problem, i, 'rule/bad-number');
       out.push({ kind: 'num', text, at: i }); i += text.length; continue;
     }
-    const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
-    if (id) { out.push({ kind: 'id', text: id[0], at: i }); i += id[0].length; continue; }
+    const id = at(ID, src, i);
+    if (id) { out.push({ kind: 'id', text: id, at: i }); i += id.length; continue; }
     if ('+-*/^(),'.includes(c)) { out.push({ kind: 'op', text: c, at: i }); i++; continue; }
     if (c === "'" || (c === '.' && src[i + 1] === '*'))
       throw new ExprSyntaxError(`matrix operator '${c === '.' ? '.*' : "'"}' is only allowed in matrix rules`, i);
-    throw new ExprSyntaxError(`unexpected character '${c}'`, i);
+    throw new ExprSyntaxError(`unexpected character ${quote(String.fromCodePoint(src.codePointAt(i)!))}`, i);
   }
   out.push({ kind: 'end', text: '', at: src.length });
   return out;
@@ -55,7 +68,7 @@ export function parseExpression(src: string, opts: SyntaxOptions = {}): SyntaxNo
   const next = () => toks[p++]!;
   const expectOp = (op: string) => {
     const t = next();
-    if (t.kind !== 'op' || t.text !== op) throw new ExprSyntaxError(t.kind === 'end' ? `expected '${op}' before the end of the expression` : `expected '${op}', found '${t.text}'`, t.at);
+    if (t.kind !== 'op' || t.text !== op) throw new ExprSyntaxError(t.kind === 'end' ? `expected '${op}' before the end of the expression` : `expected '${op}', found ${quote(t.text)}`, t.at);
   };
   const isOp = (t: Token, ...ops: string[]) => t.kind === 'op' && ops.includes(t.text);
 
@@ -77,18 +90,26 @@ export function parseExpression(src: string, opts: SyntaxOptions = {}): SyntaxNo
         next();
         left = { type: 'binary', op: t.text as '*' | '/' | '.*', left, right: unary(), at: t.at };
       } else if (t.kind === 'num' || t.kind === 'id' || isOp(t, '(')) {
-        throw new ExprSyntaxError(`missing operator before '${t.text}' (write * for a product)`, t.at);
+        throw new ExprSyntaxError(`missing operator before ${quote(t.text)} (write * for a product)`, t.at);
       } else return left;
     }
   }
   // unary := ('-'|'+') unary | power      (so −x^2 = −(x^2), as in mathjs)
+  // Every level of nesting passes here (a sign, a power's exponent, a parenthesis, a call's
+  // arguments), so this is where the depth is bounded, well before the stack is.
+  let depth = 0;
   function unary(): SyntaxNode {
     const t = peek();
-    if (isOp(t, '-', '+')) {
-      next();
-      return { type: 'unary', op: t.text as '-' | '+', arg: unary(), at: t.at };
+    if (++depth > LIMITS.depth) throw new ExprSyntaxError(`an expression may nest at most ${LIMITS.depth} levels deep (parentheses, calls, signs, powers)`, t.at, 'rule/too-large');
+    try {
+      if (isOp(t, '-', '+')) {
+        next();
+        return { type: 'unary', op: t.text as '-' | '+', arg: unary(), at: t.at };
+      }
+      return power();
+    } finally {
+      depth--;
     }
-    return power();
   }
   // power := postfix ('^' unary)?      (right-associative: a^b^c = a^(b^c))
   function power(): SyntaxNode {
@@ -124,12 +145,12 @@ export function parseExpression(src: string, opts: SyntaxOptions = {}): SyntaxNo
       expectOp(')');
       return inner;
     }
-    throw new ExprSyntaxError(t.kind === 'end' ? 'the expression ends where a value is expected' : `unexpected '${t.text}' where a value is expected`, t.at);
+    throw new ExprSyntaxError(t.kind === 'end' ? 'the expression ends where a value is expected' : `unexpected ${quote(t.text)} where a value is expected`, t.at);
   }
 
   if (peek().kind === 'end') throw new ExprSyntaxError('empty expression', 0);
   const tree = sum();
   const rest = peek();
-  if (rest.kind !== 'end') throw new ExprSyntaxError(isOp(rest, ')') ? "unmatched ')'" : `unexpected '${rest.text}'`, rest.at);
+  if (rest.kind !== 'end') throw new ExprSyntaxError(isOp(rest, ')') ? "unmatched ')'" : `unexpected ${quote(rest.text)}`, rest.at);
   return tree;
 }

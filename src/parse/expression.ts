@@ -1,11 +1,13 @@
 /** Reads one rule-language expression into the IR, with located errors. */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
-import { ratFromDecimal } from '../ir/rational.js';
+import { ratFromDecimal, toNumber } from '../ir/rational.js';
 import { RuleError, nearest, type DiagnosticCode, type Span } from '../ir/diagnostics.js';
 import type { FnDecl } from '../ir/rule.js';
 import { prevName } from '../ir/rule.js';
 import { ExprSyntaxError, parseExpression, type SyntaxNode } from './expr-syntax.js';
+import { evaluate } from '../ir/eval.js';
+import { LIMITS, quote, shorten } from './limits.js';
 
 /** What a name means where the expression stands. */
 export interface ExprScope {
@@ -31,17 +33,34 @@ export class ExprReader {
     try {
       node = parseExpression(this.source);
     } catch (err) {
-      if (err instanceof ExprSyntaxError) throw this.error('rule/syntax', `syntax error: ${err.message}`, err.at);
+      if (err instanceof ExprSyntaxError) throw syntaxError(err, (code, message, at) => this.error(code, message, at));
       throw err;
     }
-    return this.convert(node);
+    const e = this.convert(node);
+    const nodes = E.size(e);
+    if (nodes > LIMITS.nodes) throw this.error('rule/too-large', `with its fn calls expanded this expression has ${nodes} nodes; the limit is ${LIMITS.nodes}`);
+    return e;
   }
 
   private error(code: DiagnosticCode, message: string, offset = 0): RuleError {
     return new RuleError({ code, message, span: { ...this.span, col: this.span.col + Math.max(0, offset) } });
   }
 
+  /** n in the IR; a constant part is evaluated here, where it can still be located. */
   private convert(n: SyntaxNode): Expr {
+    let e: Expr;
+    try {
+      e = this.convertNode(n);
+    } catch (err) {
+      if (err instanceof E.SingularError) throw this.error('rule/bad-constant', singularMessage(n), n.at);
+      throw err;
+    }
+    const problem = n.type === 'name' ? undefined : constantProblem(e);
+    if (problem) throw this.error('rule/bad-constant', problem, n.at);
+    return e;
+  }
+
+  private convertNode(n: SyntaxNode): Expr {
     switch (n.type) {
       case 'number': return E.numR(ratFromDecimal(n.text));
       case 'name': return this.symbol(n.name, n.at);
@@ -72,9 +91,9 @@ export class ExprReader {
     const why = this.scope.forbidden.get(name);
     if (why) throw this.error('rule/unknown-symbol', why, at);
     if (this.scope.fns.has(name) || (BUILTIN_FNS as readonly string[]).includes(name))
-      throw this.error('rule/syntax', `'${name}' is a function; call it as ${name}(…)`, at);
+      throw this.error('rule/syntax', `${quote(name)} is a function; call it as ${shorten(name)}(…)`, at);
     const hint = nearest(name, this.scope.symbols.keys());
-    throw this.error('rule/unknown-symbol', `unknown symbol '${name}'${hint ? `; did you mean '${hint}'?` : ''}`, at);
+    throw this.error('rule/unknown-symbol', `unknown symbol ${quote(name)}${hint ? `; did you mean ${quote(hint)}?` : ''}`, at);
   }
 
   private func(n: Extract<SyntaxNode, { type: 'call' }>): Expr {
@@ -88,10 +107,10 @@ export class ExprReader {
       if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);
       const s = a.name;
       if (s === this.scope.ownState)
-        throw this.error('rule/syntax', `inside the recursion of '${s}', '${s}' already is its previous value; prev(${s}) is not needed`, at);
+        throw this.error('rule/syntax', `inside the recursion of ${quote(s)}, ${quote(s)} already is its previous value; prev(${shorten(s)}) is not needed`, at);
       if (!this.scope.prevable.has(s)) {
         const hint = nearest(s, this.scope.prevable);
-        throw this.error('rule/unknown-symbol', `prev() takes a state; '${s}' is not one${hint ? `; did you mean '${hint}'?` : ''}`, a.at);
+        throw this.error('rule/unknown-symbol', `prev() takes a state; ${quote(s)} is not one${hint ? `; did you mean ${quote(hint)}?` : ''}`, a.at);
       }
       return E.sym(prevName(s));
     }
@@ -99,13 +118,17 @@ export class ExprReader {
     if (user) {
       arity(user.args.length);
       const args = n.args.map((a) => this.convert(a));
-      return E.subs(user.body, new Map(user.args.map((p, i) => [`${p}@arg`, args[i]!])));
+      const e = E.subs(user.body, new Map(user.args.map((p, i) => [`${p}@arg`, args[i]!])));
+      // fn calls nest, so their expansion can grow geometrically: bound it at each call
+      const nodes = E.size(e);
+      if (nodes > LIMITS.nodes) throw this.error('rule/too-large', `the call of ${quote(name)} expands to ${nodes} nodes; the limit is ${LIMITS.nodes}`, at);
+      return e;
     }
     if (NON_DIFFERENTIABLE.has(name))
       throw this.error('rule/non-differentiable', `'${name}' has no derivative, and the correction differentiates the update; use a smooth surrogate (abs and sign are allowed: their derivative vanishes almost everywhere)`, at);
     if (!(BUILTIN_FNS as readonly string[]).includes(name)) {
       const hint = nearest(name, [...BUILTIN_FNS, ...this.scope.fns.keys()]);
-      throw this.error('rule/unknown-function', `unknown function '${name}'${hint ? `; did you mean '${hint}'?` : ''}`, at);
+      throw this.error('rule/unknown-function', `unknown function ${quote(name)}${hint ? `; did you mean ${quote(hint)}?` : ''}`, at);
     }
     const args = n.args.map((a) => this.convert(a));
     switch (name) {
@@ -117,4 +140,26 @@ export class ExprReader {
       default: arity(2); return E.pow(args[0]!, args[1]!);
     }
   }
+}
+
+/** The located error of a syntax error, a limit or a bad number. */
+export function syntaxError(err: ExprSyntaxError, error: (code: DiagnosticCode, message: string, at: number) => RuleError): RuleError {
+  return err.code ? error(err.code, err.message, err.at) : error('rule/syntax', `syntax error: ${err.message}`, err.at);
+}
+
+/** Why a constant cannot be a value (it is not a finite real number), or undefined; non-constants pass. */
+export function constantProblem(e: Expr): string | undefined {
+  // a coefficient folded into a product or a sum (g * 1e300 * 1e300 is 1e600·g) is a constant too
+  const folded = e.kind === 'mul' ? e.factors[0] : e.kind === 'add' ? e.terms[0] : undefined;
+  if (folded?.kind === 'num' && !Number.isFinite(toNumber(folded.value))) return 'this constant is infinite as a double (beyond about 1.8e308)';
+  if (e.kind === 'sym' || (e.kind !== 'num' && E.freeSymbols(e).size > 0)) return undefined;
+  const v = evaluate(e, {});
+  if (Number.isNaN(v)) return 'this constant is not a real number (a root or logarithm of a negative number)';
+  if (!Number.isFinite(v)) return `this constant is ${v > 0 ? '' : 'minus '}infinite as a double (a logarithm of 0, or beyond about 1.8e308)`;
+  return undefined;
+}
+
+/** The message of a division by zero, found where the IR folds the constant 0 into a power. */
+export function singularMessage(n: SyntaxNode): string {
+  return n.type === 'binary' && n.op === '/' ? 'division by zero (the divisor is the constant 0)' : '0 raised to a negative power (a division by zero)';
 }

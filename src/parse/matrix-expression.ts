@@ -13,6 +13,8 @@ import { prevName } from '../ir/rule.js';
 import * as M from '../matrix/expr.js';
 import type { Dim, MExpr } from '../matrix/expr.js';
 import { ExprSyntaxError, parseExpression, type SyntaxNode } from './expr-syntax.js';
+import { constantProblem, singularMessage, syntaxError } from './expression.js';
+import { quote, shorten } from './limits.js';
 
 /** A size: the parameter's rows or columns, or not yet known (an identity's). */
 type Size = Dim | { readonly v: number };
@@ -57,7 +59,7 @@ export class MatrixExprReader {
     try {
       node = parseExpression(this.source, { matrix: true });
     } catch (err) {
-      if (err instanceof ExprSyntaxError) throw this.error('rule/syntax', `syntax error: ${err.message}`, err.at);
+      if (err instanceof ExprSyntaxError) throw syntaxError(err, (code, message, at) => this.error(code, message, at));
       throw err;
     }
     const own = this.scope.ownState;
@@ -122,7 +124,21 @@ export class MatrixExprReader {
     return { k: 'm', m, rows, cols };
   }
 
+  /** n as a scalar or a matrix; a constant scalar is evaluated here, where it can still be located. */
   private convert(n: SyntaxNode): Value {
+    let v: Value;
+    try {
+      v = this.convertNode(n);
+    } catch (err) {
+      if (err instanceof E.SingularError) throw this.error('rule/bad-constant', singularMessage(n), n.at);
+      throw err;
+    }
+    const problem = v.k === 's' && n.type !== 'name' ? constantProblem(v.e) : undefined;
+    if (problem) throw this.error('rule/bad-constant', problem, n.at);
+    return v;
+  }
+
+  private convertNode(n: SyntaxNode): Value {
     switch (n.type) {
       case 'number': return { k: 's', e: E.numR(ratFromDecimal(n.text)) };
       case 'name': return this.name(n.name, n.at);
@@ -207,7 +223,7 @@ export class MatrixExprReader {
     if (why) throw this.error('rule/unknown-symbol', why, at);
     if (MATRIX_FNS.includes(name)) throw this.error('rule/syntax', `'${name}' is a function; call it as ${name}(…)`, at);
     const hint = nearest(name, ['g', 'theta', 'n', 'I', ...scope.params, ...scope.states.keys(), ...(scope.ownState ? [scope.ownState.name] : [])]);
-    throw this.error('rule/unknown-symbol', `unknown symbol '${name}'${hint ? `; did you mean '${hint}'?` : ''}`, at);
+    throw this.error('rule/unknown-symbol', `unknown symbol ${quote(name)}${hint ? `; did you mean ${quote(hint)}?` : ''}`, at);
   }
 
   private call(n: Extract<SyntaxNode, { type: 'call' }>): Value {
@@ -220,14 +236,14 @@ export class MatrixExprReader {
       const a = n.args[0]!;
       if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);
       if (a.name === this.scope.ownState?.name)
-        throw this.error('rule/syntax', `inside the recursion of '${a.name}', '${a.name}' already is its previous value; prev(${a.name}) is not needed`, at);
+        throw this.error('rule/syntax', `inside the recursion of ${quote(a.name)}, ${quote(a.name)} already is its previous value; prev(${shorten(a.name)}) is not needed`, at);
       const st = this.scope.states.get(a.name);
-      if (!st) throw this.error('rule/unknown-symbol', `prev() takes a state; '${a.name}' is not one`, a.at);
+      if (!st) throw this.error('rule/unknown-symbol', `prev() takes a state; ${quote(a.name)} is not one`, a.at);
       return this.matrix(M.leaf(prevName(a.name), st.rows, st.cols, st.sym), st.rows, st.cols);
     }
     if (!MATRIX_FNS.includes(name)) {
       const hint = nearest(name, MATRIX_FNS);
-      throw this.error('rule/unknown-function', `unknown function '${name}'${hint ? `; did you mean '${hint}'?` : ''} (matrix rules know ${MATRIX_FNS.join(', ')})`, at);
+      throw this.error('rule/unknown-function', `unknown function ${quote(name)}${hint ? `; did you mean ${quote(hint)}?` : ''} (matrix rules know ${MATRIX_FNS.join(', ')})`, at);
     }
     const args = n.args.map((a) => this.convert(a));
     if (name === 'msign') {

@@ -7,9 +7,15 @@ import { MATHJS_WORDS, RESERVED, prevName, type Domain, type FnDecl, type Matrix
 import { isSymmetric, type MExpr } from '../matrix/expr.js';
 import { ExprReader, type ExprScope } from './expression.js';
 import { MatrixExprReader, type MatrixScope, type MatrixShape } from './matrix-expression.js';
+import { LIMITS, numberProblem, quote, shorten } from './limits.js';
+import { latexName, textName } from '../emit/names.js';
+
+/** Two names that print alike (beta1 and beta_1 are both β₁) would make every document ambiguous. */
+const printedKeys = (id: string) => [`text ${textName(id)}`, `latex ${latexName(id)}`];
 
 const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
-const NUMBER = '[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?';
+// one way to match each number (no backtracking over how its digits split)
+const NUMBER = '[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?';
 const KEYWORDS = ['optimizer', 'cite', 'shape', 'param', 'fn', 'state', 'update'];
 const TAKEN = new Set(['I', 'msign', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
 
@@ -41,8 +47,15 @@ export function parseRule(source: string, file = '<rule>'): Rule {
 export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRule {
   const diagnostics: Diagnostic[] = [];
   const at = (line: number, col: number): Span => ({ file, line, col });
-  const report = (code: DiagnosticCode, line: number, col: number, message: string) =>
+  const report = (code: DiagnosticCode, line: number, col: number, message: string): void => {
     diagnostics.push({ code, span: at(line, col), message });
+  };
+  /** A limit is reached: report it with what was found so far, and read no further. */
+  const refuse = (line: number, col: number, message: string): never => {
+    report('rule/too-large', line, col, message);
+    throw new RuleError(diagnostics);
+  };
+  if (source.length > LIMITS.fileBytes) refuse(1, 1, `a rule may have at most ${LIMITS.fileBytes} characters; this one has ${source.length}`);
 
   let name: string | undefined;
   let cite: string | undefined;
@@ -55,6 +68,9 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
   const mstates: MatrixStateDecl[] = [];
   let mupdate: { expr: MExpr; source: string; span: Span } | undefined;
   const declared = new Map<string, number>();
+  const printed = new Map<string, { id: string; line: number }>(); // printedKeys → the name that prints so
+  for (const r of RESERVED) for (const k of printedKeys(r)) printed.set(k, { id: r, line: 0 });
+  const seen = { param: 0, fn: 0, state: 0 };
   // States whose line failed still count as declared, so one mistake gives one diagnostic.
   const failedStates = new Set<string>();
 
@@ -74,10 +90,18 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
     if (MATHJS_WORDS.has(id)) return reportMathjsWord(id, line, col);
     const before = declared.get(id);
     if (before !== undefined) {
-      report('rule/duplicate', line, col, `'${id}' is already declared on line ${before}`);
+      report('rule/duplicate', line, col, `${quote(id)} is already declared on line ${before}`);
       return false;
     }
+    const keys = printedKeys(id);
+    const alike = keys.map((k) => printed.get(k)).find((x) => x !== undefined);
+    if (alike) {
+      const other = alike.line ? `${quote(alike.id)} on line ${alike.line}; rename one of them` : `the reserved name ${quote(alike.id)}; rename it`;
+      // the name itself is fine: keep it declared, so that its uses raise no second error
+      report('rule/name-clash', line, col, `${quote(id)} prints as ${shorten(textName(id))}, the same as ${other}`);
+    }
     declared.set(id, line);
+    for (const k of keys) printed.set(k, { id, line });
     return true;
   };
 
@@ -142,8 +166,17 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
   };
 
   const lines = source.split(/\r?\n/);
-  lines.forEach((raw, i) => {
-    const lineNo = i + 1;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.length > LIMITS.lineChars) refuse(i + 1, LIMITS.lineChars + 1, `a line may have at most ${LIMITS.lineChars} characters; this one has ${raw.length}`);
+    if (diagnostics.length >= LIMITS.diagnostics) {
+      report('rule/too-large', i + 1, 1, `more than ${LIMITS.diagnostics} problems; the rest of the file is not read`);
+      break;
+    }
+    readLine(raw, i + 1);
+  }
+
+  function readLine(raw: string, lineNo: number): void {
     const line = stripComment(raw);
     const indent = line.length - line.trimStart().length;
     const text = line.trim();
@@ -181,8 +214,15 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
         const m = new RegExp(`^(${IDENT})\\s*=\\s*(${NUMBER})\\s+in\\s+([\\[(])\\s*(-?inf|${NUMBER})\\s*,\\s*(-?inf|${NUMBER})\\s*([\\])])$`).exec(body);
         if (!m) return report('rule/syntax', lineNo, restCol, 'expected: param NAME = VALUE in (LO, HI) — brackets [ ] for closed ends, inf for unbounded');
         const [, id, valueText, lb, loT, hiT, rb] = m;
-        if (id === 'k' || id === 's') return report('rule/reserved-name', lineNo, restCol, `a parameter cannot be named '${id}': memloss writes lags as k and summation indices as s in its output`);
+        if (++seen.param > LIMITS.params) refuse(lineNo, col0, `a rule may have at most ${LIMITS.params} parameters`);
+        const shownId = textName(id!);
+        if (shownId === 'k' || shownId === 's') return report('rule/reserved-name', lineNo, restCol, `a parameter cannot be named ${quote(id!)}: memloss writes lags as k and summation indices as s in its output`);
         if (!declare(id!, lineNo, restCol)) return;
+        const valueCol = restCol + body.indexOf(valueText!, id!.length);
+        for (const [t, col] of [[valueText!, valueCol], [loT!, restCol + body.lastIndexOf(loT!, body.lastIndexOf(','))], [hiT!, restCol + body.lastIndexOf(hiT!)]] as const) {
+          const problem = /inf$/.test(t) ? undefined : numberProblem(t);
+          if (problem) return report('rule/bad-number', lineNo, col, problem);
+        }
         const bound = (t: string) => (t === 'inf' ? Infinity : t === '-inf' ? -Infinity : Number(t));
         const domain: Domain = {
           lo: bound(loT!), hi: bound(hiT!), loOpen: lb === '(', hiOpen: rb === ')',
@@ -190,10 +230,9 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
         };
         const value = ratFromDecimal(valueText!);
         const v = toNumber(value);
-        const valueCol = restCol + body.indexOf(valueText!, id!.length);
         if (domain.lo > domain.hi) return report('rule/syntax', lineNo, valueCol, `empty domain ${domain.text}`);
         const inside = (domain.loOpen ? v > domain.lo : v >= domain.lo) && (domain.hiOpen ? v < domain.hi : v <= domain.hi);
-        if (!inside) return report('rule/default-outside-domain', lineNo, valueCol, `default ${valueText} of '${id}' lies outside its domain ${domain.text}`);
+        if (!inside) return report('rule/default-outside-domain', lineNo, valueCol, `default ${valueText} of ${quote(id!)} lies outside its domain ${domain.text}`);
         params.push({ name: id!, value, valueText: valueText!, domain, span: at(lineNo, restCol) });
         return;
       }
@@ -202,10 +241,11 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
         if (!m) return report('rule/syntax', lineNo, restCol, 'expected: fn NAME(x, …) = expression');
         const [, id, argText, exprText] = m;
         if (shapeSpan) return report('rule/unsupported', lineNo, col0, 'fn helpers are not supported in matrix rules yet; write the expression out');
+        if (++seen.fn > LIMITS.fns) refuse(lineNo, col0, `a rule may have at most ${LIMITS.fns} fn definitions`);
         if (!declare(id!, lineNo, restCol)) return;
         const args = argText ? argText.split(',').map((s) => s.trim()) : [];
         const word = args.find((a) => MATHJS_WORDS.has(a));
-        if (word !== undefined) return reportMathjsWord(word, lineNo, restCol + id!.length + new RegExp(`\\b${word}\\b`).exec(body.slice(id!.length))!.index);
+        if (word !== undefined) { reportMathjsWord(word, lineNo, restCol + id!.length + new RegExp(`\\b${word}\\b`).exec(body.slice(id!.length))!.index); return; }
         const exprCol = col0 + line.trim().lastIndexOf(exprText!);
         const expr = readExpr(exprText!, lineNo, exprCol, scopeFor(undefined, args));
         if (expr) fns.push({ name: id!, args, body: expr, source: exprText!, span: at(lineNo, restCol) });
@@ -216,6 +256,7 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
         if (!m) return report('rule/syntax', lineNo, restCol, 'expected: state NAME = expression');
         const [, id, exprText] = m;
         if (update || mupdate) return report('rule/state-order', lineNo, col0, 'states must be declared before the update');
+        if (++seen.state > LIMITS.states) refuse(lineNo, col0, `a rule may have at most ${LIMITS.states} states`);
         if (!declare(id!, lineNo, restCol)) return;
         const exprCol = col0 + line.trim().indexOf(exprText!, kw.length + 1 + id!.length);
         if (shapeSpan) {
@@ -249,7 +290,7 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
         report('rule/syntax', lineNo, col0, `expected a declaration (${KEYWORDS.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`);
       }
     }
-  });
+  }
 
   if (name === undefined && diagnostics.length === 0) report('rule/missing', 1, 1, "missing 'optimizer NAME' line");
   if (shapeSpan) {

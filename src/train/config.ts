@@ -3,7 +3,8 @@
  * mistake is a `ConfigError` naming the file and the key. Unknown keys are errors too, so
  * a misspelt key never silently falls back to a default.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { PRECISIONS, type Precision } from './kernels.js';
 import { ACTIVATIONS, type Activation } from './model.js';
 
@@ -140,7 +141,24 @@ export function parseTrainConfig(json: Json, file: string): TrainConfig {
     checkpointEvery: top.number('checkpointEvery', 100, positiveInt, 'a positive integer'),
     cancelMemoryTerm: top.boolean('cancelMemoryTerm', false),
     divergeAbove: top.number('divergeAbove', 1e3, positive, 'a positive number'),
-    out: top.string('out', `runs/${name}`),
+    out: runDirectory(file, top.string('out', `runs/${name}`)),
     source: file,
   };
+}
+
+/** out, checked to be a directory or creatable as one: a file there (say /etc/passwd) is a mistake in the config. */
+function runDirectory(file: string, out: string): string {
+  for (let p = resolve(out); ; p = dirname(p)) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      // absent (or unreadable): the nearest existing ancestor decides
+    }
+    if (st) {
+      if (st.isDirectory()) return out;
+      throw new ConfigError(`${file}: key 'out' must name a directory, but ${p === resolve(out) ? out : p} is a file`);
+    }
+    if (dirname(p) === p) return out;
+  }
 }

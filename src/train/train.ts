@@ -11,6 +11,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseRule } from '../parse/rule-file.js';
+import { FileReadError, readRuleSource } from '../parse/read-file.js';
 import { derive } from '../derive/index.js';
 import type { Rule } from '../ir/rule.js';
 import { loadVerifiedOptimizer } from '../numeric/verify-module.js';
@@ -79,13 +80,15 @@ export const CONFIG_FILE = 'config.json';
 
 /** The rule, its generated code, whether its exact finite-n correction exists, and the sha256 of the file. */
 export function loadRule(file: string): { rule: Rule; module: OptimizerModule; exactN: boolean; hash: string } {
-  let bytes: Buffer;
+  let text: string;
   try {
-    bytes = readFileSync(file);
-  } catch {
-    throw new ConfigError(`key 'optimizer.rule': cannot read rule file ${file}`);
+    text = readRuleSource(file); // a regular file, at most the rule size limit
+  } catch (e) {
+    if (e instanceof FileReadError) throw new ConfigError(`key 'optimizer.rule': cannot read rule file ${file}: ${e.message}`);
+    throw e;
   }
-  const rule = parseRule(bytes.toString('utf8'), file);
+  const bytes = Buffer.from(text, 'utf8');
+  const rule = parseRule(text, file);
   const d = derive(rule, { exactN: true, verify: true });
   return { rule, module: loadVerifiedOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN), hash: sha256(bytes).toString('hex') };
 }

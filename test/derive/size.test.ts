@@ -21,3 +21,20 @@ it('derives the asymptotic form and says why the exact one is unavailable', () =
   expect(d.exactN).toEqual({ unavailable: expect.stringMatching(/grow too large/) });
   expect(performance.now() - t0).toBeLessThan(60_000);
 });
+
+it('a nested update whose expressions grow exponentially as trees stops within seconds', () => {
+  // twelve levels of m / (v + …): the DAG stays small, but a random-point check walks the
+  // tree, whose size is exponential in the nesting (this took about a minute before the bound)
+  const nested = parseRule(`optimizer Nested
+param b1 = 0.9 in (0, 1)
+param b2 = 0.999 in (0, 1)
+state m = b1 * m + (1 - b1) * g
+state v = b2 * v + (1 - b2) * g^2
+update ${'(m / (v + '.repeat(12)}m${'))'.repeat(12)}
+`, 'nested.rule');
+  const t0 = performance.now();
+  const d = derive(nested, { exactN: true });
+  expect(d.asymptotic.M.length).toBeGreaterThan(0);
+  expect(d.exactN).toEqual({ unavailable: expect.stringMatching(/grow too large \(checking a rewrite would evaluate \d+ nodes, more than 200000\)/) });
+  expect(performance.now() - t0).toBeLessThan(15_000);
+});

@@ -97,7 +97,7 @@ describe('memloss train (CLI)', () => {
   });
   it.each([
     [{ optimizer: { rule: 'rules/adamw.rule', h: 'big' } }, /^memloss: .*cfgerr\.json: key 'optimizer\.h' must be a positive number, got "big"\n$/],
-    [{ optimizer: { rule: 'rules/none.rule', h: 1 } }, /^memloss: .*cfgerr\.json: key 'optimizer.rule': cannot read rule file rules\/none\.rule\n$/],
+    [{ optimizer: { rule: 'rules/none.rule', h: 1 } }, /^memloss: .*cfgerr\.json: key 'optimizer.rule': cannot read rule file rules\/none\.rule: no such file or directory\n$/],
     [{ optimizer: { rule: 'rules/adamw.rule', h: 1 }, data: { dir: join(tmp, 'nodata') } }, /^memloss: cannot read .*nodata\/train-images-idx3-ubyte\.gz: no such file\n$/],
   ])('exits 2 with one line for a mistake in the config (%#)', async (extra, message) => {
     const r = await capture(() => main(['train', cfg('cfgerr', extra)]));
