@@ -11,7 +11,28 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import type { CorrectionTerm, RegimeResult, UnrolledState } from './types.js';
 import { applyDomains, collectBy, collected, factorCommon, normalForm } from './simplify.js';
-import { fromDomain } from '../ir/intervals.js';
+import { bound, fromDomain, type Interval } from '../ir/intervals.js';
+import { evaluate } from '../ir/eval.js';
+
+
+/**
+ * Whether κ(params) cannot vanish on the domain: its bound excludes 0, or it keeps one sign
+ * and is non-zero at every attained finite end of every parameter's domain (where a bound
+ * that only tends to 0, as 1/(ε + …) for ε → ∞, does not reach it).
+ */
+function nonZero(kappa: Expr, domains: ReadonlyMap<string, Interval>, rule: UnrollContext['rule']): boolean {
+  const i = bound(kappa, domains);
+  if (i.lo > 0 || i.hi < 0) return true;
+  if (i.lo < 0 && i.hi > 0) return false;
+  const defaults = Object.fromEntries(rule.params.map((p) => [p.name, Number(p.valueText)]));
+  for (const p of rule.params)
+    for (const [end, attained] of [[p.domain.lo, !p.domain.loOpen], [p.domain.hi, !p.domain.hiOpen]] as const) {
+      if (!attained || !Number.isFinite(end)) continue;
+      const v = evaluate(kappa, { ...defaults, [p.name]: end });
+      if (v === 0 || Number.isNaN(v)) return false;
+    }
+  return true;
+}
 import { decompose, splitIndexPowers } from './exp-poly.js';
 import { checkIdentity, type SampleSpace } from './check.js';
 import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
@@ -87,7 +108,9 @@ export function deriveRegime(ctx: UnrollContext): RegimeResult {
       if (E.isZero(lag)) continue;
       const A = un.sum('Σ_{k≥1} k·(lag weight)', E.mul(k, lag), K, E.ONE, undefined, true);
       // field F/κ, weight κA, with κ the parameter factor of F's first part: H g/(1−β) reads (1/(1−β))·H g
-      const kappa = collectBy(F, VARS).find((t) => E.hasSymbol(t.rest, 'g'))?.coefficient ?? E.ONE;
+      // only a κ that cannot vanish on the domain: at κ = 0 the split F/κ · κA is 0·∞ (and wrong)
+      const first = collectBy(F, VARS).find((t) => E.hasSymbol(t.rest, 'g'))?.coefficient;
+      const kappa = first && nonZero(first, ctx.domains, ctx.rule) ? first : E.ONE;
       terms.push({ kind, weight: E.mul(A, kappa), field: tidy('normalized field', E.div(F, kappa), ctx.space) });
     }
   } else {

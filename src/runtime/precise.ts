@@ -8,7 +8,7 @@
  * (AdEMAMix's exact M at β₃ = 0.9999 keeps no correct digit at n = 1). With 448 bits the
  * same formulas lose the same number of bits and keep more than 53. When two rates
  * coincide exactly the closed form is 0/0 at a removable singularity: the values are then
- * taken at a point moved by a relative 2⁻¹²⁸ (distinct per input), which changes the
+ * taken at a point moved by a relative 2⁻¹²⁸ (distinct per input) and computed with 2048 bits, which changes the
  * result by about that much, far below float64's resolution.
  *
  * The generated code calls `precise(fns, inputs, moved)`: each fn computes one value from
@@ -44,8 +44,10 @@ export interface Arithmetic {
 export type PreciseFn = (a: Arithmetic, x: readonly Big[]) => Big;
 
 /** The runtime's JavaScript: defines `A` and `precise`. */
-export const PRECISE_RUNTIME_JS = String.raw`const PRECISION = 448;
+export const PRECISE_RUNTIME_JS = String.raw`let PRECISION = 448; // raised while a removable singularity is evaluated
 const SHIFT = 128; // the relative move at a removable singularity is 2^-SHIFT
+const MOVED_PRECISION = 2048; // room for poles of order up to 14 at that move
+let strict = true; // whether near-total cancellation counts as a singularity (not at the moved point)
 
 // a value is { m, e } = m·2^e, m a bigint (0n for zero)
 
@@ -95,7 +97,11 @@ function add(a, b) {
   if (a.e < b.e) [a, b] = [b, a];
   // b entirely below a's last kept bit changes a by less than 2^-PRECISION relative
   if (bitLength(b.m) + b.e < bitLength(a.m) + a.e - PRECISION - 8) return a;
-  return norm((a.m << BigInt(a.e - b.e)) + b.m, b.e);
+  const r = norm((a.m << BigInt(a.e - b.e)) + b.m, b.e);
+  // a non-zero sum that cancelled nearly all bits is rounding noise: near a removable
+  // singularity (rates equal up to the rounding of an earlier step); taken at a moved point
+  if (strict && r.m !== 0n && bitLength(r.m) + r.e < bitLength(a.m) + a.e - PRECISION + 96) throw new Singular();
+  return r;
 }
 
 const neg = (a) => ({ m: -a.m, e: a.e });
@@ -149,13 +155,15 @@ const cmpAbs = (a, b) => {
   return d.m === 0n ? 0 : d.m < 0n ? -1 : 1;
 };
 
-let ln2Cache;
+const ln2Cache = new Map();
 /** ln 2 = Σ_{k≥1} 1/(k·2ᵏ). */
 function ln2() {
-  if (ln2Cache) return ln2Cache;
+  const hit = ln2Cache.get(PRECISION);
+  if (hit) return hit;
   let s = ZERO;
   for (let k = 1; k <= PRECISION + 8; k++) s = add(s, mul(inv(fromNumber(k)), { m: 1n, e: -k }));
-  return (ln2Cache = s);
+  ln2Cache.set(PRECISION, s);
+  return s;
 }
 
 /** log a = e'·ln 2 + 2·atanh((x − 1)/(x + 1)) with a = x·2^e', x ∈ [1, 2). */
@@ -234,16 +242,23 @@ function precise(fns, inputs, moved) {
   } catch (err) {
     if (!(err instanceof Singular)) throw err;
   }
-  const shifted = exact.map((v, i) => {
-    if (!moved[i]) return v;
-    const step = { m: BigInt(i + 1), e: -SHIFT };
-    return v.m === 0n ? step : add(v, mul(v, step));
-  });
+  // near the move the closed form cancels about SHIFT bits per order of its pole: more bits
+  const saved = PRECISION;
+  PRECISION = MOVED_PRECISION;
+  strict = false;
   try {
+    const shifted = exact.map((v, i) => {
+      if (!moved[i]) return v;
+      const step = { m: BigInt(i + 1), e: -SHIFT };
+      return v.m === 0n ? step : add(v, mul(v, step));
+    });
     return at(shifted);
   } catch (err) {
     if (!(err instanceof Singular)) throw err;
     return fns.map(() => NaN);
+  } finally {
+    PRECISION = saved;
+    strict = true;
   }
 }
 `;

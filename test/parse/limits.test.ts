@@ -182,7 +182,6 @@ describe('names in messages and in print', () => {
   it.each([
     ['beta1', 'beta_1', 'β₁'],
     ['eps', 'varepsilon', 'ε'],
-    ['m_hat', 'm_hat_', 'mₕₐₜ'],
   ])('%s and %s both print as %s: refused (rule/name-clash)', (a, b, shown) => {
     const d = only(`optimizer X\nparam ${a} = 0.5 in (0, 1)\nstate ${b} = ${a} * ${b} + g\nupdate ${b}`);
     expect(d.code).toBe('rule/name-clash');
@@ -190,9 +189,10 @@ describe('names in messages and in print', () => {
     expect([d.span.line, d.span.col]).toEqual([3, 7]);
   });
 
-  it('a name that prints as a reserved one', () => {
-    expect(only('optimizer X\nparam g_ = 0.5 in (0, 1)\nupdate g_ * g').message).toBe("'g_' prints as g, the same as the reserved name 'g'; rename it");
-    expect(diagnosticsOf('optimizer X\nparam k_ = 0.5 in (0, 1)\nupdate k_ * g').diags[0]!.message).toMatch(/cannot be named 'k_'/);
+  it('a trailing underscore prints whole, so g_ and k_ do not read as the reserved g and k', () => {
+    // a trailing underscore is printed whole (g_), so it no longer reads as g
+    expect(() => parseRule('optimizer X\nparam g_ = 0.5 in (0, 1)\nupdate g_ * g', 'x.rule')).not.toThrow();
+    expect(() => parseRule('optimizer X\nparam k_ = 0.5 in (0, 1)\nupdate k_ * g', 'x.rule')).not.toThrow();
   });
 
   it('names that only look alike are fine', () => {

@@ -105,7 +105,7 @@ describe('the memory estimate', () => {
 describe('config values the CLI refuses', () => {
   it.each([
     [{ data: null }, "key 'data' must be an object, got null"],
-    [{ out: '/dev/null' }, 'cannot create the run directory /dev/null: exists and is not a directory'],
+    [{ out: '/dev/null' }, "key 'out' must name a directory, but /dev/null is a file"],
   ])('%j: one line, no stack', async (over, message) => {
     const f = join(tmp, `bad${runs++}.json`);
     writeFileSync(f, JSON.stringify(json(over)));
