@@ -1,5 +1,5 @@
 /**
- * The nerdamer bridge: antiderivatives only. nerdamer returns wrong answers in places
+ * The nerdamer bridge: antiderivatives and polynomial factoring. nerdamer returns wrong answers in places
  * (engineering notes), so callers verify every result by differentiating it; this module
  * only translates. Symbols are renamed to safe names (never e, pi, i) on the way in.
  */
@@ -64,23 +64,40 @@ function fromSyntax(n: SyntaxNode, back: Map<string, string>): Expr {
   }
 }
 
-/** An antiderivative of e in x as nerdamer finds it, unverified; undefined when it finds none. */
-export function antiderivative(e: Expr, x: string): Expr | undefined {
-  const names = new Map<string, string>([[x, 'x']]);
-  const back = new Map<string, string>([['x', x]]);
+/** Safe names v0, v1, … for e's symbols (x kept as 'x' when given), both ways. */
+function rename(e: Expr, x?: string): [Map<string, string>, Map<string, string>] {
+  const names = new Map<string, string>(x ? [[x, 'x']] : []);
+  const back = new Map<string, string>(x ? [['x', x]] : []);
   [...E.freeSymbols(e)].filter((s) => s !== x).sort().forEach((s, i) => {
     names.set(s, `v${i}`);
     back.set(`v${i}`, s);
   });
+  return [names, back];
+}
+
+/** nerdamer's answer to call(e), read back; undefined when it fails or answers with `refuse`. */
+function ask(call: (arg: string) => string, e: Expr, names: Map<string, string>, back: Map<string, string>, refuse: RegExp): Expr | undefined {
   const nerdamer = load();
   try {
-    const out = nerdamer(`integrate(${toNerdamer(e, names)}, x)`).toString();
-    if (/integrate|atan|asin|acos|erf|Si|Ci|Ei|\bi\b/.test(out)) return undefined;
+    const out = nerdamer(call(toNerdamer(e, names))).toString();
+    if (refuse.test(out)) return undefined;
     return fromSyntax(parseExpression(out), back);
   } catch {
     return undefined;
   } finally {
-    // the warnings are also kept in a list that would grow with every integral
+    // the warnings are also kept in a list that would grow with every call
     nerdamer.getWarnings().length = 0;
   }
+}
+
+/** An antiderivative of e in x as nerdamer finds it, unverified; undefined when it finds none. */
+export function antiderivative(e: Expr, x: string): Expr | undefined {
+  const [names, back] = rename(e, x);
+  return ask((a) => `integrate(${a}, x)`, e, names, back, /integrate|atan|asin|acos|erf|Si|Ci|Ei|\bi\b/);
+}
+
+/** A polynomial e factored by nerdamer, unverified (its factor is wrong in places: callers check). */
+export function factorPolynomial(e: Expr): Expr | undefined {
+  const [names, back] = rename(e);
+  return ask((a) => `factor(${a})`, e, names, back, /factor|\bi\b/);
 }

@@ -194,7 +194,7 @@ function otherRegimeSection(d: Derivation, shown: Shown, out: Block[]) {
 const VERDICT: Readonly<Record<VerdictKind, string>> = {
   regularizing: 'regularizing',
   'anti-regularizing': 'anti-regularizing',
-  mixed: 'mixed (the sign varies)',
+  mixed: 'not determined (the sign may vary)',
   none: 'no implicit regularization',
 };
 

@@ -7,6 +7,8 @@
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { evaluate } from '../ir/eval.js';
+import { rng } from '../verify/sample.js';
+import { factorPolynomial } from '../cas/nerdamer.js';
 import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js';
 import { collectBy } from '../derive/simplify.js';
 import { show } from '../ir/show.js';
@@ -22,6 +24,50 @@ function signOf(e: Expr, domains: ReadonlyMap<string, Interval>): Sign {
 
 const kindOf = (s: number): VerdictKind => (s > 0 ? 'regularizing' : 'anti-regularizing');
 const flip = (k: VerdictKind): VerdictKind => (k === 'regularizing' ? 'anti-regularizing' : k === 'anti-regularizing' ? 'regularizing' : k);
+
+/** Whether the interval bound of f fixes its sign (allowing a zero at the domain's edge). */
+function provedSign(f: Expr, domains: ReadonlyMap<string, Interval>): boolean {
+  const b = bound(f, domains);
+  return b.lo >= 0 || b.hi <= 0;
+}
+
+/** f's factors from nerdamer, checked equal to f at seeded points of the domain; undefined if not a product or not equal. */
+function factoredParts(f: Expr, domains: ReadonlyMap<string, Interval>): Expr[] | undefined {
+  if (f.kind !== 'add' || E.size(f) > 200) return undefined;
+  const g = factorPolynomial(f);
+  if (!g || g.kind !== 'mul') return undefined;
+  const r = rng(29);
+  for (let i = 0; i < 12; i++) {
+    const env: Record<string, number> = {};
+    for (const x of E.freeSymbols(f)) {
+      const b = domains.get(x);
+      env[x] = b && Number.isFinite(b.lo) && Number.isFinite(b.hi) ? b.lo + (b.hi - b.lo) * (0.05 + 0.9 * r()) : 3 * r() - 1;
+    }
+    const a = evaluate(f, env), c = evaluate(g, env);
+    if (!(Math.abs(a - c) <= 1e-10 * (Math.abs(a) + Math.abs(c) + 1e-300))) return undefined;
+  }
+  return [...g.factors];
+}
+
+/** Numeric evidence for an undetermined sign: the weight at seeded points over g, θ and the parameter domains. */
+function sampledSign(w: Expr, domains: ReadonlyMap<string, Interval>, defaults: Record<string, number>): string {
+  const r = rng(17);
+  let pos = 0, neg = 0, total = 0;
+  const draw = (b: Interval | undefined, fallback: number) => {
+    if (!b || !Number.isFinite(b.lo) || !Number.isFinite(b.hi)) return fallback === 0 ? r() : fallback * 10 ** (2 * r() - 1);
+    return b.lo + (b.hi - b.lo) * (0.01 + 0.98 * r());
+  };
+  for (let i = 0; i < 200; i++) {
+    const env: Record<string, number> = { g: (r() < 0.5 ? -1 : 1) * 10 ** (3 * r() - 2), theta: 4 * r() - 2 };
+    for (const [name, fallback] of Object.entries(defaults)) env[name] = i === 0 ? fallback : draw(domains.get(name), fallback);
+    const v = evaluate(w, env);
+    if (!Number.isFinite(v)) continue;
+    total++;
+    if (v > 0) pos++;
+    else if (v < 0) neg++;
+  }
+  return `sampled at ${total} points over g, θ and the parameter domains, it was positive at ${pos} and negative at ${neg}`;
+}
 
 /** Splits a factor f into lhs − rhs with positively signed terms on each side. */
 function sides(f: Expr): { lhs: Expr; rhs: Expr } {
@@ -42,6 +88,11 @@ function sides(f: Expr): { lhs: Expr; rhs: Expr } {
 export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>, defaults: Record<string, number>, limitable: readonly string[]): Verdict {
   const groups = collectBy(w, VARS);
   if (groups.length !== 1) {
+    // a sum whose parts are each proved ≥ 0 (≤ 0), one of them strictly, has that sign
+    const parts = groups.map((t) => bound(E.mul(t.coefficient, t.rest), domains));
+    const nonNegative = parts.every((b) => b.lo >= 0), nonPositive = parts.every((b) => b.hi <= 0);
+    if ((nonNegative || nonPositive) && parts.some((b) => isPositive(b) || isNegative(b)))
+      return { kind: nonNegative ? 'regularizing' : 'anti-regularizing', reason: `each of the weight's ${groups.length} parts is ${nonNegative ? 'non-negative' : 'non-positive'} on the parameter domain, and one strictly, so the sum is too` };
     const suggest = limitable.filter((p) => E.hasSymbol(w, p));
     let limitVerdict: Verdict | undefined;
     if (suggest.length) {
@@ -54,7 +105,7 @@ export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>
     }
     return {
       kind: 'mixed',
-      reason: `the weight is a sum of ${groups.length} parts that depend differently on g and θ, so its sign can change along the trajectory`,
+      reason: `the sign is not determined: the weight is a sum of ${groups.length} parts that depend differently on g and θ, and not every part could be proved of one sign; ${sampledSign(w, domains, defaults)}`,
       ...(suggest.length ? { suggestLimits: suggest } : {}),
       ...(limitVerdict ? { limitVerdict } : {}),
     };
@@ -67,16 +118,21 @@ export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>
   let fixed: number = restSign;
   const open: Expr[] = [];
   const vanishing: Expr[] = [];
-  for (const f of factors) {
-    const base = f.kind === 'pow' && E.isIntegerNum(f.exp) ? f.base : f;
-    const s = signOf(f, domains);
-    const b = bound(f, domains);
-    if (s !== 0) fixed *= s;
-    else if (b.lo >= 0 || b.hi <= 0) {
-      // ≥ 0 (or ≤ 0) with a zero on the domain edge: the sign is fixed where M does not vanish
-      if (b.hi <= 0) fixed = -fixed;
-      vanishing.push(base);
-    } else open.push(base);
+  for (const whole of factors) {
+    // a factor whose bound straddles 0 may still have one sign: try its polynomial factors (μ + μτ² − 2μτ = μ(1 − τ)²)
+    const parts = provedSign(whole, domains) ? undefined : factoredParts(whole, domains);
+    const pieces = parts && parts.every((f) => provedSign(f, domains)) ? parts : [whole];
+    for (const f of pieces) {
+      const base = f.kind === 'pow' && E.isIntegerNum(f.exp) ? f.base : f;
+      const s = signOf(f, domains);
+      const b = bound(f, domains);
+      if (s !== 0) fixed *= s;
+      else if (b.lo >= 0 || b.hi <= 0) {
+        // ≥ 0 (or ≤ 0) with a zero on the domain edge: the sign is fixed where M does not vanish
+        if (b.hi <= 0) fixed = -fixed;
+        vanishing.push(base);
+      } else open.push(base);
+    }
   }
   const where = vanishing.length ? `; M vanishes where ${vanishing.map((v) => `${show(v)} = 0`).join(' or ')}` : '';
   if (open.length === 0) return { kind: kindOf(fixed), reason: `the weight has the same sign everywhere on the parameter domain${where}` };

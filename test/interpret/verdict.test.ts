@@ -1,0 +1,40 @@
+/** Verdicts that are proved: the cases that were printed as "mixed" or with an always-true condition. */
+import { describe, expect, it } from 'vitest';
+import { derive } from '../../src/derive/index.js';
+import { parseRule } from '../../src/parse/rule-file.js';
+
+const verdictOf = (source: string) => derive(parseRule(source, 'x.rule')).interpretation.verdict;
+
+describe('verdicts', () => {
+  it('m + m³: a weight 3βg²/(1−β) + β/(1−β) whose parts are both positive is regularizing, not mixed', () => {
+    const v = verdictOf('optimizer Cubic\nparam beta = 0.9 in (0, 1)\nstate m = beta*m + (1-beta)*g\nupdate m + m^3\n');
+    expect(v.kind).toBe('regularizing');
+    expect(v.condition).toBeUndefined();
+  });
+
+  it('m/(δ + m²)^(1/3): regularizing', () => {
+    const v = verdictOf('optimizer Cbrt\nparam beta = 0.9 in (0, 1)\nparam delta = 0.1 in (0, inf)\nstate m = beta*m + (1-beta)*g\nupdate m / (delta + m^2)^(1/3)\n');
+    expect(v.kind).toBe('regularizing');
+  });
+
+  it("SGD with dampening: the factor μ + μτ² − 2μτ = μ(1 − τ)² is positive on the domain, so there is no condition", () => {
+    const v = verdictOf('optimizer SGD\nparam mu = 0.9 in (0, 1)\nparam tau = 0.1 in [0, 1)\nparam lambda = 0.01 in [0, inf)\nstate b = mu*b + (1-tau)*(g + lambda*theta)\nupdate b\n');
+    expect(v.kind).toBe('regularizing');
+    expect(v.condition).toBeUndefined();
+  });
+
+  it('a sign that really varies is not determined, with sampled evidence of both signs', () => {
+    const v = verdictOf('optimizer Mixed\nparam beta = 0.9 in (0, 1)\nstate m = beta*m + (1-beta)*g\nupdate m - m^3\n');
+    expect(v.kind).toBe('mixed');
+    expect(v.reason).toMatch(/not determined/);
+    const [, pos, neg] = /positive at (\d+) and negative at (\d+)/.exec(v.reason)!;
+    expect(Number(pos)).toBeGreaterThan(0);
+    expect(Number(neg)).toBeGreaterThan(0);
+  });
+
+  it('AdamW keeps its parameter condition (β₂ > β₁ anti-regularizes)', () => {
+    const v = verdictOf('optimizer AdamW\nparam beta1 = 0.9 in (0, 1)\nparam beta2 = 0.999 in (0, 1)\nstate m = beta1*m + (1-beta1)*g\nstate v = beta2*v + (1-beta2)*g^2\nupdate m / sqrt(v)\n');
+    expect(v.kind).toBe('anti-regularizing');
+    expect(v.condition).toBeDefined();
+  });
+});
