@@ -33,6 +33,7 @@ import { emitWasm, emitWat } from './emit/wasm.js';
 import { emitWgsl, wgslKernels } from './emit/wgsl.js';
 import { loadOptimizer } from './numeric/compile.js';
 import { loadVerifiedOptimizer, verifyModule } from './numeric/verify-module.js';
+import { verificationTime } from './verify/index.js';
 import { FINITE_SUM_PROBLEMS, PROBLEMS, problemNames } from './numeric/problems/index.js';
 import { deriveBatches } from './derive/batches.js';
 import { buildBatchDocument, emitBatchJson } from './emit/batch-document.js';
@@ -511,11 +512,13 @@ function buildCommand(args: BuildArgs): number {
         continue;
       }
       // exact-n too: the generated module's direction and correction with n need it
+      const v0 = verificationTime.ms;
       const d = derive(rule, { exactN: true, verify: true });
       verifyGenerated(rule, d);
       for (const [target, emit] of BUILD_FILES) expected.set(`${name}/${target}`, withFinalNewline(emit(d, 'asymptotic')));
       expected.set(`${name}/${name}.ts`, emitTs(rule, d));
-      out(`${name}: ${Math.round(performance.now() - t0)} ms\n`);
+      const verified = d.verification ? ` (verification ${Math.round(verificationTime.ms - v0)} ms)` : '';
+      out(`${name}: ${Math.round(performance.now() - t0)} ms${verified}\n`);
     } catch (e) {
       failed.add(name);
       code = Math.max(code, report(e));

@@ -166,7 +166,7 @@ describe('build (engine)', () => {
     const built = await capture(() => main(['build', '--rules', rules, '--out', out]));
     expect(built.stderr).toBe('');
     expect(built.code).toBe(0);
-    expect(lines(built.stdout).map((l) => l.replace(/\d+/g, 'N'))).toEqual(['gd: N ms', 'heavy-ball: N ms']);
+    expect(lines(built.stdout).map((l) => l.replace(/\d+/g, 'N'))).toEqual(['gd: N ms (verification N ms)', 'heavy-ball: N ms (verification N ms)']);
     for (const name of ['gd', 'heavy-ball'])
       for (const f of ['derivation.json', 'derivation.tex', 'derivation.html']) expect(existsSync(join(out, name, f))).toBe(true);
     expect(existsSync(join(out, 'adagrad'))).toBe(false);

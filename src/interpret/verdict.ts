@@ -8,6 +8,7 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { evaluate } from '../ir/eval.js';
 import { rng } from '../verify/sample.js';
+import { dict } from '../ir/dict.js';
 import { factorPolynomial } from '../cas/nerdamer.js';
 import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js';
 import { collectBy } from '../derive/simplify.js';
@@ -38,7 +39,7 @@ function factoredParts(f: Expr, domains: ReadonlyMap<string, Interval>): Expr[] 
   if (!g || g.kind !== 'mul') return undefined;
   const r = rng(29);
   for (let i = 0; i < 12; i++) {
-    const env: Record<string, number> = {};
+    const env = dict<number>();
     for (const x of E.freeSymbols(f)) {
       const b = domains.get(x);
       env[x] = b && Number.isFinite(b.lo) && Number.isFinite(b.hi) ? b.lo + (b.hi - b.lo) * (0.05 + 0.9 * r()) : 3 * r() - 1;
@@ -58,7 +59,9 @@ function sampledSign(w: Expr, domains: ReadonlyMap<string, Interval>, defaults: 
     return b.lo + (b.hi - b.lo) * (0.01 + 0.98 * r());
   };
   for (let i = 0; i < 200; i++) {
-    const env: Record<string, number> = { g: (r() < 0.5 ? -1 : 1) * 10 ** (3 * r() - 2), theta: 4 * r() - 2 };
+    const env = dict<number>();
+    env['g'] = (r() < 0.5 ? -1 : 1) * 10 ** (3 * r() - 2);
+    env['theta'] = 4 * r() - 2;
     for (const [name, fallback] of Object.entries(defaults)) env[name] = i === 0 ? fallback : draw(domains.get(name), fallback);
     const v = evaluate(w, env);
     if (!Number.isFinite(v)) continue;

@@ -54,10 +54,20 @@ let strict = true; // whether near-total cancellation counts as a singularity (n
 /** Raised where a closed form divides by zero or leaves the reals at the given point. */
 class Singular extends Error {}
 
-const bitLength = (m) => (m < 0n ? -m : m).toString(2).length;
+// hexadecimal digits, 4 bits each, and the bits of the first digit (toString(2) is 4× longer)
+const bitLength = (m) => {
+  if (m < 0n) m = -m;
+  if (m === 0n) return 0;
+  const s = m.toString(16);
+  return (s.length - 1) * 4 + (32 - Math.clz32(parseInt(s[0], 16)));
+};
 
+const limits = new Map(); // PRECISION → 2^PRECISION, so that most results skip bitLength
 function norm(m, e) {
   if (m === 0n) return { m: 0n, e: 0 };
+  let limit = limits.get(PRECISION);
+  if (limit === undefined) limits.set(PRECISION, (limit = 1n << BigInt(PRECISION)));
+  if (m < limit && m > -limit) return { m, e };
   const extra = bitLength(m) - PRECISION;
   if (extra > 0) return { m: m >> BigInt(extra), e: e + extra }; // truncation: the error is 2^-PRECISION relative
   return { m, e };

@@ -135,8 +135,20 @@ export function verifyDerivation(rule: Rule, regimes: readonly RegimeResult[], o
   return compareWithOracle(rule, regimes.map(formulas), 'derived', options);
 }
 
+/** Time spent comparing, summed over calls (the build's per-rule report; never in an output). */
+export const verificationTime = { ms: 0 };
+
 /** The comparison itself, for the derived formulas or a generated module (`what` names it in errors). */
 export function compareWithOracle(rule: Rule, regimes: readonly Evaluator[], what: string, options: VerifyOptions = {}): Verification {
+  const t0 = performance.now();
+  try {
+    return compare(rule, regimes, what, options);
+  } finally {
+    verificationTime.ms += performance.now() - t0;
+  }
+}
+
+function compare(rule: Rule, regimes: readonly Evaluator[], what: string, options: VerifyOptions): Verification {
   const draws = parameterDraws(rule, options.draws ?? 4, options.seed ?? 1, options.special ?? false);
   const points = Array.from({ length: options.points ?? 1 }, (_, i) => samplePoint(1000 + i));
   const zero = Object.fromEntries((options.limits ?? []).map((l) => [l, 0]));

@@ -4,6 +4,7 @@
  * allows), seeded points (θ, g, H) and the step indices of the exact finite-n regime.
  */
 import type { Domain, Rule } from '../ir/rule.js';
+import { dict } from '../ir/dict.js';
 
 /** A seeded generator (mulberry32): verification is deterministic, same rule, same draws. */
 export function rng(seed: number): () => number {
@@ -35,10 +36,10 @@ function drawValue(d: Domain, fallback: number, r: () => number): number {
 export function parameterDraws(rule: Rule, count: number, seed: number, special = true): Record<string, number>[] {
   const coincident = special;
   const r = rng(seed);
-  const out: Record<string, number>[] = [{}];
+  const out: Record<string, number>[] = [dict<number>()];
   const units = rule.params.filter((p) => isUnit(p.domain));
   for (let i = 0; i < count; i++) {
-    const draw: Record<string, number> = {};
+    const draw = dict<number>(); // a parameter may be named __proto__
     for (const p of rule.params) draw[p.name] = drawValue(p.domain, Number(p.valueText), r);
     if (i === 0) units.forEach((p, k) => { const x = coincident ? 0.9999 : 1 - 1e-4 * (1 + 0.3 * k); if (inside(p.domain, x)) draw[p.name] = x; }); // every rate close to 1
     if (i === 1 && coincident && units.length >= 2) draw[units[1]!.name] = draw[units[0]!.name]!; // two rates equal
