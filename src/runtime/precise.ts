@@ -5,7 +5,7 @@
  * Why: the exact finite-n closed forms are exponential polynomials whose coefficients are
  * rational functions of the rates, with denominators such as (1 − β)ᵏ and (β₃ − β₂). In
  * float64 they cancel catastrophically when a rate is close to 1 or two rates are close
- * (AdEMAMix's exact M at β₃ = 0.9999 keeps no correct digit at n = 1). With 448 bits the
+ * (AdEMAMix's exact M at β₃ = 0.9999 keeps no correct digit at n = 1). With 256 bits the
  * same formulas lose the same number of bits and keep more than 53. When two rates
  * coincide exactly the closed form is 0/0 at a removable singularity: the values are then
  * taken at a point moved by a relative 2⁻¹²⁸ (distinct per input) and computed with 2048 bits, which changes the
@@ -44,7 +44,7 @@ export interface Arithmetic {
 export type PreciseFn = (a: Arithmetic, x: readonly Big[]) => Big;
 
 /** The runtime's JavaScript: defines `A` and `precise`. */
-export const PRECISE_RUNTIME_JS = String.raw`let PRECISION = 448; // raised while a removable singularity is evaluated
+export const PRECISE_RUNTIME_JS = String.raw`let PRECISION = 256; // raised while a removable singularity is evaluated
 const SHIFT = 128; // the relative move at a removable singularity is 2^-SHIFT
 const MOVED_PRECISION = 2048; // room for poles of order up to 14 at that move
 let strict = true; // whether near-total cancellation counts as a singularity (not at the moved point)
@@ -78,6 +78,7 @@ const ZERO = { m: 0n, e: 0 };
 function fromNumber(x) {
   if (!Number.isFinite(x)) throw new Singular();
   if (x === 0) return ZERO;
+  if (Number.isSafeInteger(x)) return { m: BigInt(x), e: 0 }; // the common case, without reading bits
   // x = mantissa·2^exp exactly: read the 53-bit mantissa from its bits
   const buf = new DataView(new ArrayBuffer(8));
   buf.setFloat64(0, x);
