@@ -21,7 +21,8 @@ import { renderHtml } from './emit/html.js';
 import { renderMarkdown } from './emit/markdown.js';
 import { derive } from './derive/index.js';
 import type { Derivation, Regime } from './derive/types.js';
-import { InternalError, RuleError, formatDiagnostic } from './ir/diagnostics.js';
+import { InternalError, RuleError, formatDiagnostic, nearest } from './ir/diagnostics.js';
+import { ratFromDecimal } from './ir/rational.js';
 import { dict } from './ir/dict.js';
 import { emitText } from './emit/text.js';
 import { emitJson } from './emit/json.js';
@@ -132,7 +133,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 // ---- arguments -------------------------------------------------------------------------
 
-interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; verify: boolean; batches?: number; output?: string }
+interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; verify: boolean; set: Record<string, number>; batches?: number; output?: string }
 interface BuildArgs { kind: 'build'; rules: string; out: string; check: boolean }
 interface CodegenArgs { kind: 'codegen'; rule: string; target: Target; output?: string }
 interface ValidateArgs {
@@ -182,6 +183,10 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
           describe: 'parameter to send to 0 after deriving (repeatable, or a comma list: eps,lambda)',
         })
         .option('exact-n', { type: 'boolean', default: false, describe: 'exact finite-n result instead of the asymptotic one' })
+        .option('set', {
+          type: 'string', requiresArg: true, coerce: splitList,
+          describe: 'parameter values to use instead of the defaults, for the verdict and the values shown (repeatable, or a comma list: beta1=0.95,beta2=0.9)',
+        })
         .option('verify', { type: 'boolean', default: true, describe: 'compare the result with the independent oracle before printing it (--no-verify skips that, for speed only)' })
         .option('batches', { type: 'number', requiresArg: true, describe: 'mini-batches: the pathwise M for m batches per epoch and its expectation under random reshuffling' })
         .option('output', { alias: 'o', type: 'string', requiresArg: true, describe: 'write to FILE instead of stdout' })
@@ -264,8 +269,11 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
     const batches = a['batches'] as number | undefined;
     if (batches !== undefined && !(Number.isInteger(batches) && batches >= 1))
       return { kind: 'usage', message: `--batches takes a positive integer, got '${String(batches)}'`, command };
+    const set = parseSet(a['set']);
+    if (typeof set === 'string') return { kind: 'usage', message: set, command };
     return {
       ...(batches !== undefined ? { batches } : {}),
+      set,
       kind: 'derive',
       rule: String(a['rule']),
       format: a['format'] as Format,
@@ -310,13 +318,8 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
   }
   const seed = Number(a['seed']);
   if (!Number.isInteger(seed)) return usage(`--seed takes an integer, got '${String(a['seed'])}'`);
-  const set = dict<number>();
-  for (const item of (a['set'] as string[] | undefined) ?? []) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/.exec(item);
-    const value = m ? Number(m[2]) : NaN;
-    if (!m || !Number.isFinite(value)) return usage(`--set takes name=value with a number, got '${item}'`);
-    set[m[1]!] = value;
-  }
+  const set = parseSet(a['set']);
+  if (typeof set === 'string') return usage(set);
   const plot = a['plot'] as string | undefined;
   const batches = a['batches'] as number | undefined;
   if (batches !== undefined && !(Number.isInteger(batches) && batches >= 1)) return usage(`--batches takes a positive integer, got '${String(batches)}'`);
@@ -328,6 +331,18 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
     if (plot !== undefined) return usage('--plot is not available with --batches');
   }
   return { kind: 'validate', ...(batches !== undefined ? { batches } : {}), orderSeed, rule: String(a['rule']), problems: [...new Set(problems)], hs, horizon, set, seed, ...(plot !== undefined ? { plot } : {}), json: Boolean(a['json']) };
+}
+
+/** `--set name=value,…` as a prototype-free map, or the usage message for a malformed item. */
+function parseSet(items: unknown): Record<string, number> | string {
+  const set = dict<number>();
+  for (const item of (items as string[] | undefined) ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/.exec(item);
+    const value = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(value)) return `--set takes name=value with a number, got '${item}'`;
+    set[m[1]!] = value;
+  }
+  return set;
 }
 
 function packageVersion(): string {
@@ -386,8 +401,25 @@ function writeText(file: string, text: string): void {
 
 // ---- derive ----------------------------------------------------------------------------
 
+/** The rule with --set values as its parameters' defaults, each checked against its domain. */
+function withValues<R extends Rule | MatrixRule>(rule: R, set: Readonly<Record<string, number>>): R {
+  const names = Object.keys(set);
+  if (!names.length) return rule;
+  for (const name of names) {
+    const p = rule.params.find((q) => q.name === name);
+    if (!p) {
+      const near = nearest(name, rule.params.map((q) => q.name));
+      throw new CliError(`--set: ${rule.name} has no parameter '${name}'${near ? `; did you mean '${near}'?` : ''}`);
+    }
+    const v = set[name]!, d = p.domain;
+    const inside = (d.loOpen ? v > d.lo : v >= d.lo) && (d.hiOpen ? v < d.hi : v <= d.hi);
+    if (!inside) throw new CliError(`--set: ${name} = ${v} is outside its declared domain ${d.text}`);
+  }
+  return { ...rule, params: rule.params.map((p) => (Object.hasOwn(set, p.name) ? { ...p, value: ratFromDecimal(String(set[p.name])), valueText: String(set[p.name]) } : p)) };
+}
+
 function deriveCommand(args: DeriveArgs): number {
-  const rule = parseRuleFile(readRule(args.rule), args.rule);
+  const rule = withValues(parseRuleFile(readRule(args.rule), args.rule), args.set);
   if (isMatrixRule(rule)) {
     if (args.batches !== undefined) throw new CliError(`--batches: ${rule.name} is a matrix rule; mini-batch corrections are derived for coordinate-wise rules only`);
     const text = withFinalNewline(MATRIX_EMITTERS[args.format](matrixOnly(rule, args.limits), args.regime));

@@ -38,3 +38,27 @@ describe('verdicts', () => {
     expect(v.condition).toBeDefined();
   });
 });
+
+describe('memloss derive --set', () => {
+  it('gives the verdict at other parameter values (AdamW with β₁ > β₂ regularizes)', async () => {
+    const { main } = await import('../../src/cli.js');
+    const { capture } = await import('../capture.js');
+    const at = await capture(() => main(['derive', 'rules/adamw.rule', '--limit', 'eps', '--format', 'json', '--set', 'beta1=0.99,beta2=0.9']));
+    expect(at.code).toBe(0);
+    const j = JSON.parse(at.stdout) as { interpretation: { verdict: { kind: string } }; parameters: { name: string; default: string }[] };
+    expect(j.interpretation.verdict.kind).toBe('regularizing');
+    const plain = await capture(() => main(['derive', 'rules/adamw.rule', '--limit', 'eps', '--format', 'json']));
+    expect((JSON.parse(plain.stdout) as typeof j).interpretation.verdict.kind).toBe('anti-regularizing');
+  });
+
+  it('refuses an unknown name or a value outside the domain in one line', async () => {
+    const { main } = await import('../../src/cli.js');
+    const { capture, lines } = await import('../capture.js');
+    const unknown = await capture(() => main(['derive', 'rules/adamw.rule', '--set', 'beta3=0.5']));
+    expect(unknown.code).toBe(1);
+    expect(lines(unknown.stderr)).toEqual([expect.stringMatching(/no parameter 'beta3'; did you mean 'beta1'\?/)]);
+    const outside = await capture(() => main(['derive', 'rules/adamw.rule', '--set', 'beta1=1.5']));
+    expect(outside.code).toBe(1);
+    expect(lines(outside.stderr)).toEqual([expect.stringMatching(/beta1 = 1\.5 is outside its declared domain \(0, 1\)/)]);
+  });
+});
