@@ -1,7 +1,7 @@
 """The same derivation done by hand in SymPy, as a peer for `npm run bench:derive`.
 
 Asymptotic memory correction weight A = sum_k k * dF/dg_{n-k} for a rule, by the chain rule,
-sympy.summation and sympy.simplify (theory.md section 4). Prints the seconds it took,
+sympy.summation and sympy.simplify (docs/theory.md section 4). Prints the seconds it took,
 import included, as JSON.
 """
 import json

@@ -1,7 +1,7 @@
 /**
  * Checks that a rule is inside the framework before deriving: every state is linear in its
  * own previous value, s ← a·s + b, with a constant a and |a| < 1 on the parameter domain
- * (exponentially decaying memory, theory.md §2). Violations are located rule errors.
+ * (exponentially decaying memory, docs/theory.md §2). Violations are located rule errors.
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
@@ -48,7 +48,7 @@ export function analyzeStates(rule: Rule): LinearState[] {
       const why = E.isOne(decay)
         ? `'${st.name}' keeps its previous value with coefficient 1, a running sum as in Adagrad`
         : `its coefficient ${a} can reach magnitude 1 on the parameter domain`;
-      diagnostics.push({ code: 'rule/memory-not-decaying', span: at, message: `memory does not decay exponentially: ${why}; the memoryless expansion needs |a| < 1 (here a = ${a}, theory.md §2)` });
+      diagnostics.push({ code: 'rule/memory-not-decaying', span: at, message: `memory does not decay exponentially: ${why}; the memoryless expansion needs |a| < 1 (here a = ${a}; docs/theory.md §2)` });
       continue;
     }
     out.push({ name: st.name, decay, drive });

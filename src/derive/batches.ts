@@ -1,5 +1,5 @@
 /**
- * Mini-batches (theory.md §7): the pathwise correction for a batch order π and its
+ * Mini-batches (docs/theory.md §7): the pathwise correction for a batch order π and its
  * expectation over random reshuffling, for rules whose memory is linear in the gradients.
  *
  * On a batch history F⁽ˢ⁾(θ) = Σ_{j≥0} c_j ∇L_{π(s−j)}(θ) + E·θ, and J_k = c_k H_{π(n−k)} + d_k I,

@@ -1,5 +1,5 @@
 /**
- * Assembles M (theory.md §2, §4): with D_k = Σ_{s=n−k}^{n−1} F⁽ˢ⁾(θ),
+ * Assembles M (docs/theory.md §2, §4): with D_k = Σ_{s=n−k}^{n−1} F⁽ˢ⁾(θ),
  *   M⁽ⁿ⁾ = Σ_{k=1}^{n} [ α(k) ∘ H D_k + β(k) ∘ D_k ],
  * α(k) = ∂F⁽ⁿ⁾/∂g_{n−k}, β(k) = ∂F⁽ⁿ⁾/∂θ_{n−k} (coordinate-wise, so J_k = diag(α)H + diag(β)).
  * Asymptotically D_k = k·F, so M = (Σ k α(k)) ∘ H F + (Σ k β(k)) ∘ F.

@@ -1,6 +1,6 @@
 /**
  * Exponential polynomials in an index t: finite sums c·t^m·r^t with c, r free of t.
- * The class is closed under the products and sums the derivation needs (theory.md §3),
+ * The class is closed under the products and sums the derivation needs (docs/theory.md §3),
  * so every sum over a lag has an exact closed form, computed here without any CAS.
  */
 import * as E from '../ir/expr.js';

@@ -130,7 +130,7 @@ export interface DeriveOptions {
 }
 
 /**
- * A rule whose memory is linear in the gradients, on a batch history (theory.md §7):
+ * A rule whose memory is linear in the gradients, on a batch history (docs/theory.md §7):
  *   F⁽ⁿ⁾(θ) = c₀·∇L_{π(n)} + Σ_{k≥1} c(k)·∇L_{π(n−k)} + thetaCoefficient·θ,
  *   J_k = c(k)·H_{π(n−k)} + d(k)·I.
  */

@@ -1,5 +1,5 @@
 /**
- * Unrolls the states on a history (theory.md §3): constant-history values and the
+ * Unrolls the states on a history (docs/theory.md §3): constant-history values and the
  * sensitivities σ(j, k) = ∂s_{j+1}/∂x_{j−k} (x = g or θ), as exponential polynomials.
  *
  * With s_{j+1} = a·s_j + b(t = j), s_{j+1} = Σ_{u=0}^{j} a^u b(j−u), so

@@ -1,5 +1,5 @@
 /**
- * `memloss derive --batches m`: the mini-batch document (theory.md §7) as blocks for the text,
+ * `memloss derive --batches m`: the mini-batch document (docs/theory.md §7) as blocks for the text,
  * Markdown, LaTeX and HTML emitters, and as JSON. It states the weights of the memory on a
  * batch history, the pathwise correction with its pair weights W(k, l), and the expectation
  * over random reshuffling with the noise term named.

@@ -1,6 +1,6 @@
 /**
  * interpret(): M as gradients of potentials, the modified loss where F and M share a
- * preconditioner, and the verdict (theory.md §4).
+ * preconditioner, and the verdict (docs/theory.md §4).
  */
 import * as E from '../ir/expr.js';
 import type { Rule } from '../ir/rule.js';

@@ -1,5 +1,5 @@
 /**
- * Potentials (theory.md §4). For a term w ∘ H V with V = ∂Φ/∂g (coordinate-wise),
+ * Potentials (docs/theory.md §4). For a term w ∘ H V with V = ∂Φ/∂g (coordinate-wise),
  *   (H V)ⱼ = ∂ⱼ Σᵢ Φ(gᵢ, θᵢ) − ∂Φ/∂θ (gⱼ, θⱼ),
  * and a plain field c·g + r(θ) is ∇[c L + Σ ρ(θᵢ)], ρ' = r. So M = Σ w ∘ ∇Φ_w.
  */

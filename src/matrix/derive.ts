@@ -1,5 +1,5 @@
 /**
- * The memory correction of a matrix rule (docs/matrix-optimizers.md §1, theory.md §2, §6).
+ * The memory correction of a matrix rule (docs/matrix-optimizers.md §1, docs/theory.md §2, §6).
  *
  * Every state is an EMA s ← a·s + B(g, θ) with a constant |a| < 1 and a drive B that reads
  * neither n nor other states, so sₙ₊₁ = Σ_{k=0}^{n} aᵏ B(θₙ₋ₖ) and, on the constant history,
@@ -148,7 +148,7 @@ function analyzeMatrixStates(rule: MatrixRule, domains: ReadonlyMap<string, Inte
     if (!isContraction(bound(decay, domains))) {
       const a = show(decay);
       const why = E.isOne(decay) ? `'${st.name}' keeps its previous value with coefficient 1, a running sum as in Adagrad` : `its coefficient ${a} can reach magnitude 1 on the parameter domain`;
-      diagnostics.push({ code: 'rule/memory-not-decaying', span, message: `memory does not decay exponentially: ${why}; the memoryless expansion needs |a| < 1 (here a = ${a}, theory.md §2)` });
+      diagnostics.push({ code: 'rule/memory-not-decaying', span, message: `memory does not decay exponentially: ${why}; the memoryless expansion needs |a| < 1 (here a = ${a}; docs/theory.md §2)` });
       continue;
     }
     const other = stateNames.find((s) => s !== own && M.readsLeaf(B, s));

@@ -1,5 +1,5 @@
 /**
- * Mini-batches, numerically (theory.md §7): batch orders under random reshuffling, and the
+ * Mini-batches, numerically (docs/theory.md §7): batch orders under random reshuffling, and the
  * pathwise memoryless iteration for a fixed order, built from a module's `historyWeights`.
  *
  * For step n with batch order π, on the history θ̃ (every past iterate replaced by θ̃ₙ):

@@ -1,5 +1,5 @@
 /**
- * The numeric oracle for matrix rules, from the definition of M (theory.md §2, §8.1):
+ * The numeric oracle for matrix rules, from the definition of M (docs/theory.md §2, §8.1):
  * run the rule's literal recursion (states from 0, the update at step n) on the history
  * θⱼ = θ + t·D_{n−j}, D_k = Σ_{s=n−k}^{n−1} F⁽ˢ⁾(θ), with F⁽ˢ⁾ the updates of the same
  * recursion on the constant history, and differentiate in t at 0 by a fourth-order central

@@ -1,5 +1,5 @@
 /**
- * An independent numeric oracle for the memory correction M^{(n)}(θ) (theory.md §2, §8.1).
+ * An independent numeric oracle for the memory correction M^{(n)}(θ) (docs/theory.md §2, §8.1).
  *
  * It exists to check the symbolic engine, so it shares none of its code: it reads the rule's
  * source strings with mathjs' parser, compiles each expression once to plain JavaScript over
@@ -224,7 +224,7 @@ export function oracleCorrectionErrorBound(input: OracleInput): number {
 }
 
 /**
- * A batch history (theory.md §7): step s sees batch order[s], whose gradient at θ is
+ * A batch history (docs/theory.md §7): step s sees batch order[s], whose gradient at θ is
  * batchGrads[order[s]] and whose Hessian is batchHessians[order[s]].
  */
 export interface BatchOracleInput extends Omit<OracleInput, 'g' | 'hessian'> {

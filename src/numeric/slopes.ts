@@ -1,5 +1,5 @@
 /**
- * Convergence orders from gaps measured at several step sizes (theory.md §8.2): if
+ * Convergence orders from gaps measured at several step sizes (docs/theory.md §8.2): if
  * gap ≈ C·hᵖ then log gap = log C + p·log h, so p is a slope on log–log axes.
  */
 

@@ -22,7 +22,7 @@ export interface MatrixShape {
 export type Hvp = (v: Float64Array) => Float64Array;
 
 /**
- * A coordinate-wise optimizer and its memoryless approximation (theory.md §2):
+ * A coordinate-wise optimizer and its memoryless approximation (docs/theory.md §2):
  * θₙ₊₁ = θₙ − h·F⁽ⁿ⁾(history) for `step`, θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾ + h·M⁽ⁿ⁾) for `memorylessStep`.
  */
 export interface OptimizerModule {
@@ -44,7 +44,7 @@ export interface OptimizerModule {
   penalty?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>, loss?: number): number;
   penaltyWeight?(theta: Float64Array, grad: Float64Array, hyper?: Partial<Hyper>): Float64Array;
   /**
-   * Only for rules whose memory is linear in the gradients (theory.md §7): the weights of
+   * Only for rules whose memory is linear in the gradients (docs/theory.md §7): the weights of
    * F⁽ⁿ⁾ = Σⱼ g[j]·∇L_{π(n−j)} + thetaCoefficient·θ on a batch history, j = 0..count, and
    * J_k = g[k]·H_{π(n−k)} + theta[k]·I; exact finite-n when n is given (zero for j > n).
    */
@@ -77,7 +77,7 @@ export interface Problem {
 }
 
 /**
- * A finite-sum problem L = (1/m) Σᵢ Lᵢ over m equal batches (theory.md §7): the full loss as a
+ * A finite-sum problem L = (1/m) Σᵢ Lᵢ over m equal batches (docs/theory.md §7): the full loss as a
  * Problem, plus each batch's loss, gradient and Hessian-vector product (same buffer contract).
  */
 export interface FiniteSumProblem extends Problem {

@@ -1,5 +1,5 @@
 /**
- * The O(h²) claim on a batch path (theory.md §7): for one fixed batch order π, the optimizer
+ * The O(h²) claim on a batch path (docs/theory.md §7): for one fixed batch order π, the optimizer
  *   θₙ₊₁ = θₙ − h·F⁽ⁿ⁾(history of ∇L_{π(s)}(θ_s))                      (module.step)
  * against the pathwise memoryless iteration
  *   θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ))   with F, M read on the batch history at θ̃ₙ,

@@ -1,5 +1,5 @@
 /**
- * The O(h²) claim measured (theory.md §2, §8.2). From one θ₀ and for each step size h, run
+ * The O(h²) claim measured (docs/theory.md §2, §8.2). From one θ₀ and for each step size h, run
  * N = round(T/h) steps of
  *   the true optimizer         θₙ₊₁ = θₙ − h·F⁽ⁿ⁾(θₙ, θₙ₋₁, …, θ₀)               (module.step)
  *   the memoryless iteration   θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M(θ̃ₙ))
@@ -436,7 +436,7 @@ function underSingularPower(e: Expr, name: string, inside: boolean): boolean {
 /**
  * The value a smoothing parameter is raised to for validation: the update g/(|g| + ε) is
  * smooth only on the scale ε, and a step moves g by about h·‖H‖·|F|, so the expansion in h
- * needs ε well above that at the largest h (theory.md §9: ε = 1e-3 shows order 2 only for
+ * needs ε well above that at the largest h (docs/theory.md §9: ε = 1e-3 shows order 2 only for
  * h ≲ 2.5e-4). RAISE_FACTOR·max h keeps that ratio for the default step sizes.
  */
 export const RAISE_FACTOR = 10;

@@ -330,7 +330,7 @@ function loop(config: TrainConfig, options: TrainOptions, setup: Setup, log: App
 /**
  * The gradient of L − h·c·Φ, from the generated code alone: gⱼ·(1 − h·Mⱼ/Fⱼ) with M = M⁽ⁿ⁾ and
  * F = F⁽ⁿ⁾ on a constant history. Why: when the rule is preconditioned descent, F = P∘∇L and
- * M = c·P∘∇Φ (theory.md §4), so gⱼ·h·Mⱼ/Fⱼ = h·c·∂ⱼΦ and this is exactly ∇L − h·c·∇Φ; the
+ * M = c·P∘∇Φ (docs/theory.md §4), so gⱼ·h·Mⱼ/Fⱼ = h·c·∂ⱼΦ and this is exactly ∇L − h·c·∇Φ; the
  * optimizer's own memory then adds +h·c·Φ back, and to second order it descends L itself.
  * Where F has extra parts (weight decay) or the weight is not c·P (ε > 0), the same formula
  * is the per-coordinate coefficient cⱼ = wⱼ/Pⱼ with Pⱼ = Fⱼ/gⱼ; it stays bounded where |g| ≪ ε

@@ -1,4 +1,4 @@
-/** Test 2: the paper's headline results (theory.md §5), checked as values, not strings. */
+/** Test 2: the paper's headline results (docs/theory.md §5), checked as values, not strings. */
 import { describe, expect, it } from 'vitest';
 import { derive } from '../../src/derive/index.js';
 import { evaluate } from '../../src/ir/eval.js';

@@ -1,6 +1,6 @@
 /**
  * Hand-built derivations for the emitter tests (the engine is tested elsewhere): the
- * closed forms below are the theory's worked examples (docs: theory.md §5).
+ * closed forms below are the theory's worked examples (docs/theory.md §5).
  */
 import { readFileSync } from 'node:fs';
 import * as E from '../../src/ir/expr.js';

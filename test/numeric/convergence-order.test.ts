@@ -3,7 +3,7 @@
  * iteration with M stays O(h²) close to the optimizer and without M only O(h): log–log
  * slope in [1.8, 2.3] with M and [0.8, 1.3] without, at the validation defaults
  * (docs/validate.md). Rules with exact sign on the memory path (M = 0 a.e.) cannot show
- * order 2 after a sign flip (theory.md §9); gradient descent has no memory (gap 0).
+ * order 2 after a sign flip (docs/theory.md §9); gradient descent has no memory (gap 0).
  */
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';

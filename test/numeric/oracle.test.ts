@@ -1,4 +1,4 @@
-// The oracle checked against closed forms worked out by hand (theory.md §3, §5), never against
+// The oracle checked against closed forms worked out by hand (docs/theory.md §3, §5), never against
 // project code: it is itself the reference for the symbolic engine.
 import { describe, expect, it } from 'vitest';
 import { parseRule } from '../../src/parse/rule-file.js';
@@ -146,7 +146,7 @@ describe('oracle: interface', () => {
     const t0 = performance.now();
     const F = oracleDirection(input), M = oracleCorrection(input);
     expect(performance.now() - t0).toBeLessThan(500);
-    // Bias-corrected Adam: F = g/(|g| + ε) on a constant history, for every n (theory.md §3).
+    // Bias-corrected Adam: F = g/(|g| + ε) on a constant history, for every n (docs/theory.md §3).
     expectClose(F, Array.from(input.g, (x) => x / (Math.abs(x) + 1e-8)), 1e-12);
     for (const v of M) expect(Number.isFinite(v)).toBe(true);
   });

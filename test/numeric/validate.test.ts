@@ -1,4 +1,4 @@
-// The validation runner (theory.md §2, §8.2) on a hand-written heavy-ball module and a
+// The validation runner (docs/theory.md §2, §8.2) on a hand-written heavy-ball module and a
 // quadratic written here, so these tests share no code with the generated modules or the
 // library's problems; then the slope helpers, the diagnosis, the validation parameters and
 // the plot.
@@ -15,7 +15,7 @@ import { progressBar } from '../../src/numeric/progress.js';
 import type { Hvp, Hyper, OptimizerModule, Problem } from '../../src/numeric/types.js';
 
 /**
- * Heavy-ball, m ← βm + g, θ −= h·m, with the memoryless forms worked out by hand (theory.md §5):
+ * Heavy-ball, m ← βm + g, θ −= h·m, with the memoryless forms worked out by hand (docs/theory.md §5):
  * F⁽ⁿ⁾ = (1−βⁿ⁺¹)/(1−β)·g; exact M⁽ⁿ⁾ = Σ_{k=1}^{n} βᵏ H Dₖ with Dₖ = Σ_{s=n−k}^{n−1} F⁽ˢ⁾, summed
  * literally; asymptotic M = β/(1−β)³·H g.
  */

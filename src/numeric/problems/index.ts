@@ -1,5 +1,5 @@
 /**
- * The test problems, by name, for the convergence-order experiments (theory.md §8.2).
+ * The test problems, by name, for the convergence-order experiments (docs/theory.md §8.2).
  *
  * Each has an exact gradient and an exact Hessian-vector product. Contract shared by all:
  * - `grad(θ, out)` and `hvp(θ, v, out)` write into `out` and return that same array; they
@@ -35,7 +35,7 @@ export const PROBLEMS: Record<string, ProblemFactory> = {
   sensing: (opts = {}) => createSensing({ seed: opts.seed }),
 };
 
-/** The problems that are means over samples, split into `batches` equal batches (theory.md §7). */
+/** The problems that are means over samples, split into `batches` equal batches (docs/theory.md §7). */
 export const FINITE_SUM_PROBLEMS: Record<string, (opts: { seed?: number; batches: number }) => FiniteSumProblem> = {
   logistic: (opts) => createLogistic(opts),
   mlp: (opts) => createMlp(opts),
