@@ -7,7 +7,7 @@
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { evaluate } from '../ir/eval.js';
-import { rng } from '../verify/sample.js';
+import { mulberry32 as rng } from '../ir/random.js';
 import { dict } from '../ir/dict.js';
 import { factorPolynomial } from '../cas/nerdamer.js';
 import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js';

@@ -5,18 +5,10 @@
  */
 import type { Domain, Rule } from '../ir/rule.js';
 import { dict } from '../ir/dict.js';
+import { mulberry32 } from '../ir/random.js';
 
-/** A seeded generator (mulberry32): verification is deterministic, same rule, same draws. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded (mulberry32): verification is deterministic, same rule, same draws. */
+export const rng = mulberry32;
 
 export const EXACT_STEPS = [0, 1, 2, 3, 10, 100] as const;
 
