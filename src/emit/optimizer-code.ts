@@ -120,17 +120,10 @@ export class Bindings {
    * input that `precise` never moves.
    */
   declarePrecise(indent: string): string[] {
-    if (!this.hoisted.length) return [];
-    const inputs = [...new Set(this.hoisted.flatMap(([, e]) => [...E.freeSymbols(e)]))].sort();
-    const index = (s: string) => inputs.indexOf(s);
-    const lines = [
-      `${indent}const [${this.hoisted.map(([name]) => name).join(', ')}] = precise([`,
-      ...this.hoisted.map(([, e]) => `${indent}  (A, x) => ${toPrecise(e, index)},`),
-      `${indent}], [${inputs.map(nameOf).join(', ')}], [${inputs.map((s) => String(s !== 'n')).join(', ')}]);`,
-    ];
     for (const [name, e] of this.hoisted) this.names.set(e, name);
-    return lines;
+    return declarePrecise(this.hoisted, indent);
   }
+
 
   /** `const name = …;` lines, each printed with the bindings defined before it. */
   declare(list: [string, Expr][], indent: string): string[] {
@@ -140,6 +133,23 @@ export class Bindings {
       return line;
     });
   }
+}
+
+/**
+ * `const [c0, c1, …] = precise([…], inputs, moved);`: loop-invariant values computed by the
+ * extended-precision runtime (src/runtime/precise.ts) from the parameters and n, which is
+ * never moved at a removable singularity. Shared by the module, the WebAssembly loader and
+ * the WebGPU uniforms.
+ */
+export function declarePrecise(list: readonly [string, Expr][], indent: string): string[] {
+  if (!list.length) return [];
+  const inputs = [...new Set(list.flatMap(([, e]) => [...E.freeSymbols(e)]))].sort();
+  const index = (s: string) => inputs.indexOf(s);
+  return [
+    `${indent}const [${list.map(([name]) => name).join(', ')}] = precise([`,
+    ...list.map(([, e]) => `${indent}  (A, x) => ${toPrecise(e, index)},`),
+    `${indent}], [${inputs.map(nameOf).join(', ')}], [${inputs.map((s) => String(s !== 'n')).join(', ')}]);`,
+  ];
 }
 
 /**

@@ -21,8 +21,8 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
-import { Bindings, codeName, nameOf as jsName } from './optimizer-code.js';
-import { toJs } from './expr-js.js';
+import { Bindings, codeName, declarePrecise, nameOf as jsName } from './optimizer-code.js';
+import { PRECISE_RUNTIME_JS } from '../runtime/precise.js';
 import { toText } from './expr-text.js';
 import { refuseNonF32Constants, toWgsl, WGSL_PRELUDE, WgslUnsupportedError } from './expr-wgsl.js';
 import { gatherInvariantCoefficients } from './gather.js';
@@ -165,10 +165,11 @@ class Emitter {
     // the CPU half: uniform values in f64, in the order of the struct
     const J: string[] = ['(hyper, n, h) => {'];
     for (const q of params) J.push(`  const ${codeName.param(q)} = hyper[${JSON.stringify(q)}];`);
-    const names = new Map<Expr, string>();
-    for (const [nm, e] of hoisted) {
-      J.push(`  const ${nm} = ${toJs(e, jsName, names)};`);
-      names.set(e, nm);
+    // in extended precision, as the TypeScript module computes them: in float64 the
+    // exact-n coefficients cancel for rates near 1 (and f32 could not hold what is left)
+    if (hoisted.length) {
+      J.push(`  const precise = (function () {\n${PRECISE_RUNTIME_JS}\nreturn precise;\n})();`);
+      J.push(...declarePrecise(hoisted, '  '));
     }
     J.push(`  return [${uniforms.join(', ')}];`, '}');
     return { code: `${L.join('\n')}\n`, buffers: p.buffers, uniforms, uniformsJs: J.join('\n') };
