@@ -13,7 +13,9 @@ import type { CorrectionTerm, RegimeResult, UnrolledState } from './types.js';
 import { applyDomains, collectBy, collected, factorCommon, normalForm } from './simplify.js';
 import { bound, fromDomain, type Interval } from '../ir/intervals.js';
 import { evaluate } from '../ir/eval.js';
-
+import { decompose, splitIndexPowers } from './exp-poly.js';
+import { checkIdentity, type SampleSpace } from './check.js';
+import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
 
 /**
  * Whether κ(params) cannot vanish on the domain: its bound excludes 0, or it keeps one sign
@@ -33,9 +35,6 @@ function nonZero(kappa: Expr, domains: ReadonlyMap<string, Interval>, rule: Unro
     }
   return true;
 }
-import { decompose, splitIndexPowers } from './exp-poly.js';
-import { checkIdentity, type SampleSpace } from './check.js';
-import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
 
 const VARS = ['g', 'theta'];
 const COMBINE_LIMIT = 400;

@@ -13,7 +13,7 @@ import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.j
 import { toJs } from './expr-js.js';
 import { toPrecise } from './expr-precise.js';
 import { gatherRegime } from './gather.js';
-import { PRECISE_RUNTIME_JS } from '../runtime/precise.js';
+import { PRECISE_DECLARATION_JS } from '../runtime/precise.js';
 import { toText } from './expr-text.js';
 import { linearHistoryWeights } from '../derive/batches.js';
 import type { BatchWeights } from '../derive/types.js';
@@ -413,7 +413,7 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
   if (usesPrecise) {
     // TypeScript imports the runtime; JavaScript carries it inline, so it loads with new Function
     const at = ts ? pruned.findIndex((l) => !l.startsWith('//')) : 0;
-    pruned.splice(at, 0, ts ? "import { precise } from 'memloss/precise';" : `const precise = (function () {\n${PRECISE_RUNTIME_JS}\nreturn precise;\n})();`);
+    pruned.splice(at, 0, ts ? "import { precise } from 'memloss/precise';" : PRECISE_DECLARATION_JS);
   }
   return `${pruned.join('\n')}\n`;
 }

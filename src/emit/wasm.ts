@@ -29,7 +29,7 @@ import { hasSum, IMPORTS, toWat, type Lanes } from './expr-wat.js';
 import { encodeModule, I, printWat, type Func, type Ins, type ValType, type WasmModule } from './wasm-binary.js';
 import { Bindings, codeName, optimizerModule } from './optimizer-code.js';
 import { gatherRegime } from './gather.js';
-import { PRECISE_RUNTIME_JS } from '../runtime/precise.js';
+import { PRECISE_DECLARATION_JS } from '../runtime/precise.js';
 
 const PER_COORDINATE = new Set(['g', 'theta']);
 
@@ -322,7 +322,7 @@ function loader(rule: Rule, d: Derivation, P: LoaderParts, format: 'function' | 
   L.push(`const wasmBase64 = ${JSON.stringify(base64(P.binary))};`);
   L.push(RUNTIME);
   // the hoisted values of the derived closed forms (P.asym, P.ex) are computed by this runtime
-  L.push(`const precise = (function () {\n${PRECISE_RUNTIME_JS}\nreturn precise;\n})();`);
+  L.push(PRECISE_DECLARATION_JS);
   // step
   const stepFn = (fn: string, k: KernelPlan) => {
     L.push(`function ${fn}(theta, grad, state, h, hyper = {}) {`);

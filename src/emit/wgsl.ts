@@ -22,7 +22,7 @@ import type { Expr } from '../ir/expr.js';
 import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
 import { Bindings, codeName, declarePrecise, nameOf as jsName } from './optimizer-code.js';
-import { PRECISE_RUNTIME_JS } from '../runtime/precise.js';
+import { PRECISE_DECLARATION_JS } from '../runtime/precise.js';
 import { toText } from './expr-text.js';
 import { refuseNonF32Constants, toWgsl, WGSL_PRELUDE, WgslUnsupportedError } from './expr-wgsl.js';
 import { gatherInvariantCoefficients } from './gather.js';
@@ -168,7 +168,7 @@ class Emitter {
     // in extended precision, as the TypeScript module computes them: in float64 the
     // exact-n coefficients cancel for rates near 1 (and f32 could not hold what is left)
     if (hoisted.length) {
-      J.push(`  const precise = (function () {\n${PRECISE_RUNTIME_JS}\nreturn precise;\n})();`);
+      J.push(PRECISE_DECLARATION_JS);
       J.push(...declarePrecise(hoisted, '  '));
     }
     J.push(`  return [${uniforms.join(', ')}];`, '}');

@@ -27,7 +27,7 @@ export function verifyModule(rule: Rule, d: Derivation, module: OptimizerModule)
   };
   // float64 per coordinate (only the loop-invariant coefficients are computed in extended
   // precision), so two exactly equal rates are left out here
-  const options = { limits: d.limits, tolerance: 1e-6, special: false };
+  const options = { limits: d.limits, special: false };
   const checked = compareWithOracle(rule, [of(d.asymptotic.states, 'asymptotic')], 'generated module', options);
   if (!exact) return checked;
   // A finite sum over past updates without closed form runs per coordinate in float64 and

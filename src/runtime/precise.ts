@@ -274,6 +274,9 @@ function precise(fns, inputs, moved) {
 }
 `;
 
+/** One statement defining `precise` in generated JavaScript, the runtime inside a closure (its helpers stay private). */
+export const PRECISE_DECLARATION_JS = `const precise = (function () {\n${PRECISE_RUNTIME_JS}\nreturn precise;\n})();`;
+
 const runtime = new Function(`${PRECISE_RUNTIME_JS}\nreturn { A, precise };`)() as {
   A: Arithmetic;
   precise(fns: readonly PreciseFn[], inputs: readonly number[], moved: readonly boolean[]): number[];

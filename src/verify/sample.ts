@@ -7,9 +7,6 @@ import type { Domain, Rule } from '../ir/rule.js';
 import { dict } from '../ir/dict.js';
 import { mulberry32 } from '../ir/random.js';
 
-/** Seeded (mulberry32): verification is deterministic, same rule, same draws. */
-export const rng = mulberry32;
-
 export const EXACT_STEPS = [0, 1, 2, 3, 10, 100] as const;
 
 const isUnit = (d: Domain) => d.lo === 0 && d.hi === 1;
@@ -24,17 +21,17 @@ function drawValue(d: Domain, fallback: number, r: () => number): number {
   return inside(d, x) ? x : fallback;
 }
 
-/** Parameter sets: {} (the defaults), then random draws with the special cases mixed in. */
-export function parameterDraws(rule: Rule, count: number, seed: number, special = true): Record<string, number>[] {
-  const coincident = special;
-  const r = rng(seed);
+/** Parameter sets: {} (the defaults), then random draws, the first with every rate near 1; with `special`, rates equal and zeros too. */
+/** Seeded (mulberry32): the same rule is always checked at the same draws. */
+export function parameterDraws(rule: Rule, count: number, seed: number, special: boolean): Record<string, number>[] {
+  const r = mulberry32(seed);
   const out: Record<string, number>[] = [dict<number>()];
   const units = rule.params.filter((p) => isUnit(p.domain));
   for (let i = 0; i < count; i++) {
     const draw = dict<number>(); // a parameter may be named __proto__
     for (const p of rule.params) draw[p.name] = drawValue(p.domain, Number(p.valueText), r);
-    if (i === 0) units.forEach((p, k) => { const x = coincident ? 0.9999 : 1 - 1e-4 * (1 + 0.3 * k); if (inside(p.domain, x)) draw[p.name] = x; }); // every rate close to 1
-    if (i === 1 && coincident && units.length >= 2) draw[units[1]!.name] = draw[units[0]!.name]!; // two rates equal
+    if (i === 0) units.forEach((p, k) => { const x = special ? 0.9999 : 1 - 1e-4 * (1 + 0.3 * k); if (inside(p.domain, x)) draw[p.name] = x; }); // every rate close to 1
+    if (i === 1 && special && units.length >= 2) draw[units[1]!.name] = draw[units[0]!.name]!; // two rates equal
     if (i === 2 && special) for (const p of rule.params) if (inside(p.domain, 0) && !isUnit(p.domain)) draw[p.name] = 0; // zeros (ε = 0, λ = 0)
     if (i === 3 && special) for (const p of units) if (inside(p.domain, 0)) draw[p.name] = 0; // a rate of 0 where allowed
     out.push(draw);
@@ -53,7 +50,7 @@ export const DIM = 3;
 
 /** A point with gradient coordinates of both signs and magnitudes from 0.05 to 2. */
 export function samplePoint(seed: number): Point {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const theta = Float64Array.from({ length: DIM }, () => 2 * r() - 1);
   const g = Float64Array.from({ length: DIM }, () => (r() < 0.5 ? -1 : 1) * (0.05 + 1.95 * r()));
   const hessian = new Float64Array(DIM * DIM);
