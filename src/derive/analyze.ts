@@ -11,7 +11,7 @@ import { bound, fromDomain, isContraction, type Interval } from '../ir/intervals
 import { show } from '../ir/show.js';
 import { diff } from './diff.js';
 import { normalForm } from './simplify.js';
-import { checkIdentity } from './check.js';
+import { counterexample } from './check.js';
 
 export interface LinearState {
   readonly name: string;
@@ -42,7 +42,11 @@ export function analyzeStates(rule: Rule): LinearState[] {
       diagnostics.push({ code: 'rule/not-linear', span: at, message: `the coefficient of '${st.name}' in its own recursion, ${show(decay)}, depends on ${what.join(', ')}; it must be a constant built from parameters` });
       continue;
     }
-    checkIdentity(`linear split of state ${st.name}`, st.rhs, E.add(E.mul(decay, E.sym(own)), drive), space);
+    // a derivative of a·s + b in s is a only where the recursion is linear; sign(s − g²) or |s| have derivative 0 or ±1 almost everywhere and still are not
+    if (counterexample(st.rhs, E.add(E.mul(decay, E.sym(own)), drive), space)) {
+      diagnostics.push({ code: 'rule/not-linear', span: at, message: `state '${st.name}' is not linear in its own previous value: its recursion must read s = a*s + b with a and b free of '${st.name}' (a function such as sign or abs applied to an expression in '${st.name}' is not)` });
+      continue;
+    }
     if (!isContraction(bound(decay, domains))) {
       const a = show(decay);
       const why = E.isOne(decay)

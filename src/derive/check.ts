@@ -53,11 +53,19 @@ const MAX_CHECKED_NODES = 200_000;
 
 const close = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
 
+type CheckOptions = { points?: number; tol?: number; seed?: number; fix?: (env: Record<string, number>) => void };
+
+/** Throws InternalError unless before ≡ after at `points` random points where both are finite. */
+export function checkIdentity(name: string, before: Expr, after: Expr, space: SampleSpace, opts: CheckOptions = {}): void {
+  const bad = counterexample(before, after, space, opts);
+  if (bad) throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(bad.env)}: ${bad.before} vs ${bad.after}`);
+}
+
 /**
- * Throws InternalError unless before ≡ after at `points` random points where both are finite.
+ * A random point where before and after differ by more than rounding explains, or undefined.
  * `fix` pins symbols (e.g. integer bounds) for the comparison.
  */
-export function checkIdentity(name: string, before: Expr, after: Expr, space: SampleSpace, opts: { points?: number; tol?: number; seed?: number; fix?: (env: Record<string, number>) => void } = {}): void {
+export function counterexample(before: Expr, after: Expr, space: SampleSpace, opts: CheckOptions = {}): { env: Record<string, number>; before: number; after: number } | undefined {
   // evaluation walks the tree, not the shared DAG: its cost is the tree size, which nesting can make exponential
   const nodes = size(before) + size(after);
   if (nodes > MAX_CHECKED_NODES) throw new ExpressionTooLarge(`checking a rewrite would evaluate ${nodes} nodes, more than ${MAX_CHECKED_NODES}`);
@@ -72,12 +80,12 @@ export function checkIdentity(name: string, before: Expr, after: Expr, space: Sa
     const [a, ea] = evaluateWithError(before, env);
     const [b, eb] = evaluateWithError(after, env);
     if (!Number.isFinite(a) || !Number.isFinite(b)) {
-      if (Number.isFinite(a) !== Number.isFinite(b) && !Number.isNaN(a) && !Number.isNaN(b))
-        throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(env)}: ${a} vs ${b}`);
+      if (Number.isFinite(a) !== Number.isFinite(b) && !Number.isNaN(a) && !Number.isNaN(b)) return { env, before: a, after: b };
       continue;
     }
     // a difference that rounding can explain is no evidence against the identity
-    if (!close(a, b, tol) && Math.abs(a - b) > 16 * (ea + eb)) throw new InternalError(`rewrite '${name}' failed its random-point check at ${JSON.stringify(env)}: ${a} vs ${b}`);
+    if (!close(a, b, tol) && Math.abs(a - b) > 16 * (ea + eb)) return { env, before: a, after: b };
     compared++;
   }
+  return undefined;
 }

@@ -1,6 +1,7 @@
 /** derive(): a parsed rule → its memory correction in both regimes, interpreted. */
 import type { Rule } from '../ir/rule.js';
 import { RuleError } from '../ir/diagnostics.js';
+import * as E from '../ir/expr.js';
 import { SingularError } from '../ir/expr.js';
 import type { Derivation, DeriveOptions, RegimeResult } from './types.js';
 import { analyzeStates, paramDomains } from './analyze.js';
@@ -47,8 +48,12 @@ function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
     try {
       exactN = run('exact-n');
     } catch (err) {
-      if (!(err instanceof NoClosedForm) && !(err instanceof ExpressionTooLarge)) throw err;
-      exactN = { unavailable: err instanceof ExpressionTooLarge ? `the exact finite-n expressions grow too large (${err.message})` : err.message };
+      const memoryless = states.filter((s) => E.isZero(s.decay)).map((s) => `'${s.name}'`);
+      // a decay of 0 makes the lag weights 0^k, Kronecker deltas, which the exponential-polynomial sums do not cover
+      if (err instanceof SingularError && memoryless.length) exactN = { unavailable: `state ${memoryless.join(', ')} has decay 0, and exact finite-n sums over a decay of 0 are not supported yet` };
+      else if (err instanceof NoClosedForm || err instanceof ExpressionTooLarge)
+        exactN = { unavailable: err instanceof ExpressionTooLarge ? `the exact finite-n expressions grow too large (${err.message})` : err.message };
+      else throw err;
     }
   }
   if (limits.length) {

@@ -152,17 +152,19 @@ function compare(rule: Rule, regimes: readonly Evaluator[], what: string, option
   const points = Array.from({ length: options.points ?? 1 }, (_, i) => samplePoint(1000 + i));
   const zero = Object.fromEntries((options.limits ?? []).map((l) => [l, 0]));
   let checks = 0, worst = 0;
-  const skipped = new Set<string>();
+  // reason → the parameter points it applies to, so each reason is reported once
+  const skipped = new Map<string, Set<string>>();
+  const skip = (reason: string, params: Record<string, number>) => { if (!skipped.has(reason)) skipped.set(reason, new Set()); skipped.get(reason)!.add(show(params)); };
   for (const draw of draws) {
     const params: Record<string, number> = { ...Object.fromEntries(rule.params.map((p) => [p.name, Number(p.valueText)])), ...draw, ...zero };
     for (const r of regimes) {
       const steps = r.regime === 'exact-n' ? [...EXACT_STEPS] : [asymptoticN(r.states, params)];
       for (const n of steps) {
-        if (n === undefined) { skipped.add(`the asymptotic regime where a rate is within 10⁻⁴ of 1 (${show(params)})`); continue; }
+        if (n === undefined) { skip('the asymptotic regime where a rate is within 10⁻⁴ of 1', params); continue; }
         for (const p of points) {
           const input = { rule, params, theta: p.theta, g: p.g, hessian: p.hessian, n };
           const oF = oracleDirection(input), oM = oracleCorrection(input);
-          if (![...oF, ...oM].every(Number.isFinite)) { skipped.add(`parameters where the rule itself is not finite (${show(params)})`); continue; }
+          if (![...oF, ...oM].every(Number.isFinite)) { skip('parameters where the rule itself is not finite', params); continue; }
           const F = r.direction(p, n, params), M = r.correction(p, n, params);
           // M⁽⁰⁾ = 0 exactly: a value at the scale of 10⁻¹²·|H|·|F| is round-off, not a wrong formula
           const bound = oracleCorrectionErrorBound(input) + 1e-12 * maxAbs(oF) * maxAbs(p.hessian);
@@ -183,6 +185,6 @@ function compare(rule: Rule, regimes: readonly Evaluator[], what: string, option
     draws: draws.length,
     regimes: regimes.map((r) => r.regime),
     maxRelativeDifference: worst,
-    skipped: [...skipped].sort(),
+    skipped: [...skipped].map(([reason, at]) => `${reason} (${[...at].join('; ')})`).sort(),
   };
 }

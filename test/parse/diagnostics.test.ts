@@ -48,6 +48,7 @@ describe('located diagnostics', () => {
     ['a coefficient that can reach 1 on its domain', 'optimizer X\nparam beta = 0.9 in (0, 1]\nstate m = beta * m + g\nupdate m', /^x\.rule:3:7: memory does not decay exponentially: .*beta.* can reach magnitude 1/],
     ['not linear in the previous value', `${head}state m = beta * m^2 + g\nupdate m`, /^x\.rule:3:7: state 'm' is not linear in its own previous value/],
     ['a coefficient that depends on g', `${head}state m = beta * g * m + g\nupdate m`, /^x\.rule:3:7: the coefficient of 'm' in its own recursion, .* depends on g/],
+    ['Yogi: sign of an expression in the state (the derivative in v is 1 almost everywhere, the recursion still not linear)', 'optimizer Yogi\nparam beta2 = 0.999 in (0, 1)\nstate v = v - (1-beta2)*sign(v - g^2)*g^2\nupdate g/(sqrt(v)+1e-3)', /^x\.rule:3:7: state 'v' is not linear in its own previous value: .*sign or abs.*\[rule\/not-linear\]$/],
     ['1/n averaging: coefficient depends on n', `${head}state m = (n / (n + 1)) * m + g / (n + 1)\nupdate m`, /^x\.rule:3:7: the coefficient of 'm' .* depends on n/],
   ])('%s', (_, src, pattern) => {
     const errs = errorsOf(src, { derive: true });
