@@ -8,7 +8,8 @@ const atomic = (s: string) => (/^[A-Za-z0-9_.@]+$/.test(s) || /^\w+\(.*\)$/.test
 export function show(e: Expr): string {
   switch (e.kind) {
     case 'num': return ratToString(e.value);
-    case 'sym': return e.name.replace(/@prev$/, '_prev').replace(/^@/, '');
+    // prev(m), as the rule is written: m_prev could be a user's own state
+    case 'sym': return e.name.endsWith('@prev') ? `prev(${e.name.slice(0, -5)})` : e.name.replace(/^@/, '');
     case 'add':
       return e.terms.map((t, i) => {
         const [c, rest] = splitCoefficient(t);

@@ -56,6 +56,14 @@ describe('located diagnostics', () => {
     expect(errs[0]).toMatch(pattern);
   });
 
+  it('notes name a previous value as the rule writes it, prev(m), not an internal spelling that a user state could share', () => {
+    // a state named m_prev beside m: the note must not be ambiguous between the two
+    const d = derive(parseRule(`${head}state m_prev = beta * m_prev + g\nstate m = beta * m + (1 - beta) * g\nupdate sign(beta * prev(m) + g) + m_prev`, 'x.rule'));
+    const text = [...d.notes, ...d.assumptions].join('\n');
+    expect(text).toMatch(/sign\(.*prev\(m\).*\) lies on the memory path/);
+    expect(text).not.toMatch(/[^(]m_prev|@/);
+  });
+
   it('reports errors on several lines together', () => {
     const errs = errorsOf(`${head}state m = beta * m + gg\nupdate m + sqr(g)`);
     expect(errs.map((e) => e.split(':')[1])).toEqual(['3', '4']);
