@@ -2,7 +2,6 @@
 import type { Rule } from '../ir/rule.js';
 import { RuleError } from '../ir/diagnostics.js';
 import * as E from '../ir/expr.js';
-import { SingularError } from '../ir/expr.js';
 import type { Derivation, DeriveOptions, RegimeResult } from './types.js';
 import { analyzeStates, paramDomains } from './analyze.js';
 import { deriveRegime } from './correction.js';
@@ -18,7 +17,7 @@ export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
   } catch (err) {
     if (err instanceof ExpressionTooLarge)
       throw new RuleError({ code: 'rule/cannot-derive', span: rule.updateSpan, message: `cannot derive a closed form: the expressions grow too large (${err.message}); simplify the rule or take a --limit` });
-    if (err instanceof SingularError)
+    if (err instanceof E.SingularError)
       throw new RuleError({ code: 'rule/non-differentiable', span: rule.updateSpan, message: 'the update is singular on a constant history (a division by zero, or a derivative of sqrt or a negative power taken at 0), so it has no Taylor expansion there' });
     throw err;
   }
@@ -48,9 +47,9 @@ function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
     try {
       exactN = run('exact-n');
     } catch (err) {
-      const memoryless = states.filter((s) => E.isZero(s.decay)).map((s) => `'${s.name}'`);
+      const decayZero = states.filter((s) => E.isZero(s.decay)).map((s) => `'${s.name}'`);
       // a decay of 0 makes the lag weights 0^k, Kronecker deltas, which the exponential-polynomial sums do not cover
-      if (err instanceof SingularError && memoryless.length) exactN = { unavailable: `state ${memoryless.join(', ')} has decay 0, and exact finite-n sums over a decay of 0 are not supported yet` };
+      if (err instanceof E.SingularError && decayZero.length) exactN = { unavailable: `state ${decayZero.join(', ')} has decay 0, and exact finite-n sums over a decay of 0 are not supported yet` };
       else if (err instanceof NoClosedForm || err instanceof ExpressionTooLarge)
         exactN = { unavailable: err instanceof ExpressionTooLarge ? `the exact finite-n expressions grow too large (${err.message})` : err.message };
       else throw err;
