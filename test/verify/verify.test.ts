@@ -82,6 +82,15 @@ describe('verification', () => {
     const bad = { ...mod, correction: (...a: Parameters<typeof mod.correction>) => mod.correction(...a).map((x) => x * (1 + 1e-4)) };
     expect(() => verifyModule(rule, d, bad)).toThrow(/generated module M/);
   });
+
+  it('a state with decay 0 derives asymptotically; its exact finite-n form is refused with the reason, not reported as a singular update', () => {
+    const rule = parseRule('optimizer ZeroDecay\nparam beta = 0.9 in (0, 1)\nstate m = beta*m + (1-beta)*g\nstate q = 0*q + g\nupdate m + 0.5*(g - q)\n', 'zero.rule');
+    const d = derive(rule, { exactN: true, verify: true });
+    expect(d.exactN).toEqual({ unavailable: expect.stringMatching(/state 'q' has decay 0/) });
+    // each reason for a skipped check is listed once, with every parameter point it applies to
+    const reasons = d.verification!.skipped.map((s) => s.replace(/ \(.*\)$/, ''));
+    expect(new Set(reasons).size).toBe(reasons.length);
+  });
 });
 
 describe('the extended-precision runtime', () => {
@@ -102,14 +111,5 @@ describe('the extended-precision runtime', () => {
     let sum = 0;
     for (let k = 0; k <= n; k++) sum += Math.exp(k * Math.log(a) + (n - k) * Math.log(b));
     expect(Math.abs(precise([dd], [a, b, n], [true, true, false])[0]! / sum - 1)).toBeLessThan(1e-9);
-  });
-
-  it('a state with decay 0 derives asymptotically; its exact finite-n form is refused with the reason, not reported as a singular update', () => {
-    const rule = parseRule('optimizer ZeroDecay\nparam beta = 0.9 in (0, 1)\nstate m = beta*m + (1-beta)*g\nstate q = 0*q + g\nupdate m + 0.5*(g - q)\n', 'zero.rule');
-    const d = derive(rule, { exactN: true, verify: true });
-    expect(d.exactN).toEqual({ unavailable: expect.stringMatching(/state 'q' has decay 0/) });
-    // each reason for a skipped check is listed once, with every parameter point it applies to
-    const reasons = d.verification!.skipped.map((s) => s.replace(/ \(.*\)$/, ''));
-    expect(new Set(reasons).size).toBe(reasons.length);
   });
 });
