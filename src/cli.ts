@@ -636,7 +636,7 @@ function validationSetup(rule: Rule | MatrixRule, args: ValidateArgs) {
     return { module: loadMatrixOptimizer(d), params, facts: matrixRuleFacts(d, hyperOf(params)), notes: d.notes };
   }
   const d = derive(rule, { exactN: true, verify: true });
-  if (!d.exactN || 'unavailable' in d.exactN)
+  if (!d.exactN || ('unavailable' in d.exactN && !d.exactN.recursion))
     throw new CliError(`validate needs the exact finite-n form of ${rule.name}, and it has none: ${d.exactN ? d.exactN.unavailable : 'not derived'}`);
   const params = validationParams(rule, d, args.hs, args.set);
   return { module: loadVerifiedOptimizer(rule, d), params, facts: ruleFacts(rule, d, hyperOf(params)), notes: d.notes };

@@ -10,8 +10,9 @@ import { expand, normalForm } from './simplify.js';
 import { bound, isContraction, mayBeOne, type Domains } from '../ir/intervals.js';
 import { show } from '../ir/show.js';
 
-/** An index in a message: as show() prints it (@u → u), never the internal name. */
-const indexName = (t: string) => `the index ${show(E.sym(t))}`;
+/** An index in a message, in words (the summation indices are internal), never the internal name. */
+const INDEX_WORDS: Readonly<Record<string, string>> = { '@u': 'the lag', '@K': 'the lag', '@s': 'the step', '@J': 'the step' };
+const indexName = (t: string) => INDEX_WORDS[t] ?? `the index ${show(E.sym(t))}`;
 
 export interface ExpPolyTerm { readonly coef: Expr; readonly degree: number; readonly rate: Expr }
 
@@ -104,7 +105,7 @@ export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined
   const out: Expr[] = [];
   for (const { coef, degree, rate } of terms) {
     if (E.isOne(rate)) {
-      if (!hi) return { reason: `the sum over ${t} to ∞ of a polynomial diverges (memory that does not decay)` };
+      if (!hi) return { reason: `the sum over ${indexName(t)} to ∞ of a polynomial diverges (memory that does not decay)` };
       const P = faulhaber(degree);
       out.push(E.mul(coef, normalForm(E.sub(polyAt(P, E.add(hi, E.ONE)), polyAt(P, lo)))));
       continue;

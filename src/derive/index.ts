@@ -2,7 +2,8 @@
 import type { Rule } from '../ir/rule.js';
 import { RuleError } from '../ir/diagnostics.js';
 import * as E from '../ir/expr.js';
-import type { Derivation, DeriveOptions, RegimeResult } from './types.js';
+import type { Derivation, DeriveOptions, ExactUnavailable, RegimeResult } from './types.js';
+import { recursionPlan } from './recursion.js';
 import { analyzeStates, paramDomains } from './analyze.js';
 import { deriveRegime } from './correction.js';
 import { NoClosedForm } from './unroll.js';
@@ -42,17 +43,20 @@ function deriveChecked(rule: Rule, options: DeriveOptions): Derivation {
       throw new RuleError({ code: 'rule/cannot-derive', span: rule.updateSpan, message: `cannot derive a closed form: ${err.message}` });
     throw err;
   }
-  let exactN: RegimeResult | { unavailable: string } | undefined;
+  let exactN: RegimeResult | ExactUnavailable | undefined;
   if (options.exactN) {
     try {
       exactN = run('exact-n');
     } catch (err) {
-      const decayZero = states.filter((s) => E.isZero(s.decay)).map((s) => `'${s.name}'`);
       // a decay of 0 makes the lag weights 0^k, Kronecker deltas, which the exponential-polynomial sums do not cover
-      if (err instanceof E.SingularError && decayZero.length) exactN = { unavailable: `state ${decayZero.join(', ')} has decay 0, and exact finite-n sums over a decay of 0 are not supported yet` };
-      else if (err instanceof NoClosedForm || err instanceof ExpressionTooLarge)
-        exactN = { unavailable: err instanceof ExpressionTooLarge ? `the exact finite-n expressions grow too large (${err.message})` : err.message };
+      const decayZero = states.filter((s) => E.isZero(s.decay)).map((s) => `'${s.name}'`);
+      let reason: string;
+      if (err instanceof E.SingularError && decayZero.length) reason = `state ${decayZero.join(', ')} has decay 0, which the exponential-polynomial sums do not cover`;
+      else if (err instanceof ExpressionTooLarge) reason = `the exact finite-n expressions grow too large (${err.message})`;
+      else if (err instanceof NoClosedForm) reason = err.message;
       else throw err;
+      // F⁽ⁿ⁾ and M⁽ⁿ⁾ on a constant history are still the rule run n + 1 steps, with tangents
+      exactN = { unavailable: reason, recursion: recursionPlan(rule, states, limits) };
     }
   }
   if (limits.length) {

@@ -104,6 +104,31 @@ export interface Verification {
   readonly skipped: readonly string[];
 }
 
+/** One expression of the rule and its partial derivatives in the inputs it reads (g, theta, states, prev(states)). */
+export interface RecursionStep {
+  readonly name: string;
+  readonly value: Expr;
+  readonly partials: readonly { readonly of: string; readonly value: Expr }[];
+}
+
+/**
+ * The exact finite-n regime evaluated by running the rule (src/derive/recursion.ts), where it
+ * has no closed form: the states in file order, then the update, each with its partials.
+ */
+export interface RecursionPlan {
+  readonly states: readonly RecursionStep[];
+  readonly update: Omit<RecursionStep, 'name'>;
+  /** Each state's decay a (s ← a·s + b), for the window of lags the tangents keep. */
+  readonly decays: readonly Expr[];
+}
+
+/** Why the exact finite-n regime has no closed form, and how it is evaluated instead. */
+export interface ExactUnavailable {
+  readonly unavailable: string;
+  /** Present when the rule's own recursion evaluates it (every coordinate-wise rule that derives). */
+  readonly recursion?: RecursionPlan;
+}
+
 export interface Derivation {
   readonly rule: Rule;
   /** The oracle comparison that preceded every output; absent only when skipped on request. */
@@ -112,7 +137,7 @@ export interface Derivation {
   readonly limits: readonly string[];
   readonly asymptotic: RegimeResult;
   /** The exact finite-n result (when asked for with `exactN`), or why it has no closed form. */
-  readonly exactN?: RegimeResult | { readonly unavailable: string };
+  readonly exactN?: RegimeResult | ExactUnavailable;
   readonly interpretation: Interpretation;
   /** What the result rests on (decay, smoothness, almost-everywhere identities, generic parameters). */
   readonly assumptions: readonly string[];

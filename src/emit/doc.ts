@@ -32,15 +32,22 @@ export interface Shown {
 export function showRegime(d: Derivation, regime: Regime): Shown {
   if (regime === 'asymptotic') return { requested: regime, result: d.asymptotic };
   const exact = exactNResult(d);
-  if ('unavailable' in exact) return { requested: regime, result: d.asymptotic, fallback: exact.unavailable };
+  if ('unavailable' in exact) return { requested: regime, result: d.asymptotic, fallback: unavailableText(exact) };
   return { requested: regime, result: exact };
 }
 
 /** The exact-n result, or why there is none (no closed form, or not derived: `derive(rule, { exactN: true })`). */
-export function exactNResult(d: Derivation): RegimeResult | { readonly unavailable: string; readonly derived: boolean } {
-  if (d.exactN === undefined) return { unavailable: 'the exact finite-n regime was not derived', derived: false };
-  return 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable, derived: true } : d.exactN;
+export function exactNResult(d: Derivation): RegimeResult | { readonly unavailable: string; readonly derived: boolean; readonly byRecursion: boolean } {
+  if (d.exactN === undefined) return { unavailable: 'the exact finite-n regime was not derived', derived: false, byRecursion: false };
+  return 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable, derived: true, byRecursion: d.exactN.recursion !== undefined } : d.exactN;
 }
+
+/** How the exact finite-n regime is computed without a closed form (src/emit/recursion-code.ts). */
+export const BY_RECURSION = 'the generated code evaluates F⁽ⁿ⁾ and M⁽ⁿ⁾ exactly by running the rule step by step on the constant history, with tangents along it';
+
+/** Why there is no exact closed form, and how the numbers are computed instead. */
+export const unavailableText = (x: { readonly unavailable: string; readonly byRecursion: boolean }) =>
+  x.byRecursion ? `no closed form: ${x.unavailable}; ${BY_RECURSION}` : x.unavailable;
 
 /** How each regime is described to the reader. */
 export const REGIME_LABEL: Readonly<Record<Regime, string>> = {

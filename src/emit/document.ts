@@ -11,7 +11,7 @@ import type {
 import type { Rule } from '../ir/rule.js';
 import { expansionSection, ruleSection, unrolledSection } from './appendix.js';
 import {
-  aligned, COORD, exactNResult, math, named, regimeInlines, showRegime, text, VECTOR, type Block, type Inline, type Shown,
+  aligned, COORD, exactNResult, math, unavailableText, named, regimeInlines, showRegime, text, VECTOR, type Block, type Inline, type Shown,
 } from './doc.js';
 import { paren, toLatex, toLatexFactor } from './expr-latex.js';
 import { toText, toTextFactor } from './expr-text.js';
@@ -183,7 +183,7 @@ function otherRegimeSection(d: Derivation, shown: Shown, out: Block[]) {
   if ('unavailable' in result && !result.derived) return;
   out.push({ kind: 'heading', level: 2, text: 'The other regime' });
   if ('unavailable' in result) {
-    out.push({ kind: 'para', content: [text(`The exact finite-n form is unavailable: ${result.unavailable}.`)] });
+    out.push({ kind: 'para', content: [text(`The exact finite-n form is unavailable: ${unavailableText(result)}.`)] });
     return;
   }
   out.push({ kind: 'para', content: [text('Regime: '), ...regimeInlines(other), text(':')] });

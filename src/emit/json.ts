@@ -37,7 +37,7 @@ export function emitJson(d: Derivation, regime: Regime): string {
     M: shown.result.M.map(term),
     regimes: {
       asymptotic: regimeJson(d.asymptotic),
-      'exact-n': d.exactN === undefined ? null : 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable } : regimeJson(d.exactN),
+      'exact-n': d.exactN === undefined ? null : 'unavailable' in d.exactN ? { unavailable: d.exactN.unavailable, evaluatedBy: d.exactN.recursion ? 'recursion' : null } : regimeJson(d.exactN),
     },
     interpretation: {
       potentials: it.potentials ? it.potentials.map((p) => ({ weight: expr(p.weight), potential: potential(p.potential) })) : null,

@@ -20,7 +20,8 @@ import { FIELD, HVP, type MatrixDerivation, type MatrixRegimeResult } from '../m
 import { PAST_NEGLIGIBLE } from '../matrix/module.js';
 import { matrixText } from './matrix-expr.js';
 import { toJs } from './expr-js.js';
-import { codeName, comment, headerComment, nameOf } from './optimizer-code.js';
+import { comment, headerComment } from './optimizer-code.js';
+import { codeName, nameOf } from './code-names.js';
 
 export interface MatrixCodeOptions {
   /** TypeScript (annotations, `export`, an import of the runtime) or a JavaScript function body taking the runtime as `LA`. */

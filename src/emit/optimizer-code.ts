@@ -8,7 +8,9 @@
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
-import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
+import { isPrevName, type Rule } from '../ir/rule.js';
+import { codeName, nameOf } from './code-names.js';
+import { recursionFunctions } from './recursion-code.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
 import { toJs } from './expr-js.js';
 import { toPrecise } from './expr-precise.js';
@@ -42,35 +44,6 @@ export function headerComment(
 }
 
 const PER_COORDINATE = new Set(['g', 'theta']);
-
-/**
- * The names of a rule's parameters and states in generated code (TypeScript, WebAssembly's
- * loader, WGSL). Injective by construction: each is a prefix followed by the rule's name, no
- * prefix starts another (p_, s_, prev_, a_, state_ differ by their second character), and no
- * name the generators make up starts with one (g, th, n, k, i_s, c0, t0, v0_c0, hv0, …). So
- * a state m_prev beside m gives s_m_prev and prev_m, never one name twice.
- */
-export const codeName = {
-  param: (p: string) => `p_${p}`,
-  /** A state's new value sₙ₊₁. */
-  state: (s: string) => `s_${s}`,
-  /** A state's previous value sₙ. */
-  prev: (s: string) => `prev_${s}`,
-  /** A state's array (TypeScript, the WebAssembly kernels). */
-  array: (s: string) => `a_${s}`,
-  /** A state's storage buffer (WGSL; the runner finds it by this prefix). */
-  buffer: (s: string) => `state_${s}`,
-} as const;
-
-export function nameOf(symbol: string): string {
-  if (symbol === 'g') return 'g';
-  if (symbol === 'theta') return 'th';
-  if (symbol === 'n') return 'n';
-  if (symbol === 'k') return 'k';
-  if (symbol === 's') return 'i_s';
-  if (isPrevName(symbol)) return codeName.prev(stateOfPrev(symbol));
-  return codeName.param(symbol);
-}
 
 /**
  * Local bindings for a loop body: the largest loop-invariant subexpressions go before the
@@ -305,18 +278,21 @@ export function optimizerModule(rule: Rule, d: Derivation, opts: CodeOptions): s
     }
   };
   regimeFns(d.asymptotic, 'Asymptotic');
+  const recursion = d.exactN && 'unavailable' in d.exactN ? d.exactN.recursion : undefined;
   if (exact) regimeFns(exact, 'Exact');
-  const noExact = exact ? '' : `throw new Error(${JSON.stringify(`the exact finite-n form is not available: ${d.exactN && 'unavailable' in d.exactN ? d.exactN.unavailable : 'not derived'}`)});`;
+  else if (recursion) L.push(...recursionFunctions(recursion, readHyper, T));
+  const hasExact = exact !== undefined || recursion !== undefined;
+  const noExact = hasExact ? '' : `throw new Error(${JSON.stringify(`the exact finite-n form is not available: ${d.exactN && 'unavailable' in d.exactN ? d.exactN.unavailable : 'not derived'}`)});`;
 
   L.push('/** F⁽ⁿ⁾(θ) on a constant history: the exact finite-n form when n is given, else the n → ∞ form. */');
   L.push(`${ex}function direction(theta${T(': Float64Array')}, grad${T(': Float64Array')}, hyper${T(': Partial<Hyper>')} = {}, n${T('?: number')})${T(': Float64Array')} {`);
   L.push('  const out = new Float64Array(theta.length);');
-  L.push(exact ? '  return n === undefined ? directionAsymptotic(theta, grad, out, hyper, 0) : directionExact(theta, grad, out, hyper, n);' : `  if (n !== undefined) ${noExact}\n  return directionAsymptotic(theta, grad, out, hyper, 0);`);
+  L.push(hasExact ? '  return n === undefined ? directionAsymptotic(theta, grad, out, hyper, 0) : directionExact(theta, grad, out, hyper, n);' : `  if (n !== undefined) ${noExact}\n  return directionAsymptotic(theta, grad, out, hyper, 0);`);
   L.push('}', '');
   L.push('/** M⁽ⁿ⁾(θ): the exact finite-n form when n is given, else the asymptotic one; hvp(v) = H·v at θ. */');
   L.push(`${ex}function correction(theta${T(': Float64Array')}, grad${T(': Float64Array')}, hvp${T(': Hvp')}, hyper${T(': Partial<Hyper>')} = {}, n${T('?: number')})${T(': Float64Array')} {`);
   L.push('  const out = new Float64Array(theta.length);');
-  L.push(exact ? '  return n === undefined ? correctionAsymptotic(theta, grad, hvp, out, hyper, 0) : correctionExact(theta, grad, hvp, out, hyper, n);' : `  if (n !== undefined) ${noExact}\n  return correctionAsymptotic(theta, grad, hvp, out, hyper, 0);`);
+  L.push(hasExact ? '  return n === undefined ? correctionAsymptotic(theta, grad, hvp, out, hyper, 0) : correctionExact(theta, grad, hvp, out, hyper, n);' : `  if (n !== undefined) ${noExact}\n  return correctionAsymptotic(theta, grad, hvp, out, hyper, 0);`);
   L.push('}', '');
   L.push('/** The memoryless iteration, in place: θ −= h·(F⁽ⁿ⁾ + h·M⁽ⁿ⁾). */');
   L.push(`${ex}function memorylessStep(theta${T(': Float64Array')}, grad${T(': Float64Array')}, hvp${T(': Hvp')}, h${T(': number')}, hyper${T(': Partial<Hyper>')} = {}, n${T('?: number')})${T(': void')} {`);

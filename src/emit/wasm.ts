@@ -27,7 +27,8 @@ import { InternalError } from '../ir/diagnostics.js';
 import type { Derivation, RegimeResult } from '../derive/types.js';
 import { hasSum, IMPORTS, toWat, type Lanes } from './expr-wat.js';
 import { encodeModule, I, printWat, type Func, type Ins, type ValType, type WasmModule } from './wasm-binary.js';
-import { Bindings, codeName, optimizerModule } from './optimizer-code.js';
+import { Bindings, optimizerModule } from './optimizer-code.js';
+import { codeName } from './code-names.js';
 import { gatherRegime } from './gather.js';
 import { PRECISE_DECLARATION_JS } from '../runtime/precise.js';
 
@@ -368,8 +369,8 @@ function loader(rule: Rule, d: Derivation, P: LoaderParts, format: 'function' | 
   };
   regime(P.asym, 'asymptotic', 'Asymptotic');
   if (P.ex) regime(P.ex, 'exact', 'Exact');
-  const noExact = P.ex ? '' : '  if (n !== undefined) return ts.direction(theta, grad, hyper, n); // throws: no exact form\n';
-  const noExactM = P.ex ? '' : '  if (n !== undefined) return ts.correction(theta, grad, hvp, hyper, n); // throws: no exact form\n';
+  const noExact = P.ex ? '' : '  if (n !== undefined) return ts.direction(theta, grad, hyper, n); // no exact closed form: the TypeScript module evaluates it by the recursion, or says why not\n';
+  const noExactM = P.ex ? '' : '  if (n !== undefined) return ts.correction(theta, grad, hvp, hyper, n); // no exact closed form: the TypeScript module evaluates it by the recursion, or says why not\n';
   const pick = (fn: string) => (P.ex ? `n === undefined ? ${fn}Asymptotic : ${fn}Exact` : `${fn}Asymptotic`);
   L.push(`function directionAt(pt, pg, po, len, hyper, n) { (${pick('direction')})(pt, pg, po, len, hyper, n); }`);
   L.push(`function correctionAt(pt, pg, hvp, po, len, hyper, n) { (${pick('correction')})(pt, pg, hvp, po, len, hyper, n); }`);

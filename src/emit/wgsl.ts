@@ -21,7 +21,8 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
-import { Bindings, codeName, declarePrecise, nameOf as jsName } from './optimizer-code.js';
+import { Bindings, declarePrecise } from './optimizer-code.js';
+import { codeName, nameOf as jsName } from './code-names.js';
 import { PRECISE_DECLARATION_JS } from '../runtime/precise.js';
 import { toText } from './expr-text.js';
 import { refuseNonF32Constants, toWgsl, WGSL_PRELUDE, WgslUnsupportedError } from './expr-wgsl.js';
@@ -307,7 +308,7 @@ export function emitWgsl(rule: Rule, d: Derivation): WgslModule {
     workgroupSize: WORKGROUP_SIZE,
     step,
     asymptotic: regime(d.asymptotic, 'asymptotic (n → ∞)'),
-    exact: !exactN ? { unavailable: 'the exact finite-n form was not derived (derive with exactN: true)' } : 'unavailable' in exactN ? { unavailable: exactN.unavailable } : regime(exactN, 'exact finite n'),
+    exact: !exactN ? { unavailable: 'the exact finite-n form was not derived (derive with exactN: true)' } : 'unavailable' in exactN ? { unavailable: exactN.recursion ? `no closed form (${exactN.unavailable}); the TypeScript module evaluates it by running the rule step by step` : exactN.unavailable } : regime(exactN, 'exact finite n'),
   };
 }
 

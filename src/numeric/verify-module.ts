@@ -16,6 +16,7 @@ const hasSum = (e: Expr): boolean => e.kind === 'sum' || children(e).some(hasSum
 
 export function verifyModule(rule: Rule, d: Derivation, module: OptimizerModule): Verification {
   const exact = d.exactN && !('unavailable' in d.exactN) ? d.exactN : undefined;
+  const recursion = d.exactN && 'unavailable' in d.exactN ? d.exactN.recursion : undefined;
   const of = (states: Evaluator['states'], regime: Evaluator['regime']): Evaluator => {
     const at = (n: number) => (regime === 'exact-n' ? n : undefined);
     return {
@@ -29,19 +30,27 @@ export function verifyModule(rule: Rule, d: Derivation, module: OptimizerModule)
   // precision), so two exactly equal rates are left out here
   const options = { limits: d.limits, special: false };
   const checked = compareWithOracle(rule, [of(d.asymptotic.states, 'asymptotic')], 'generated module', options);
+  if (recursion) {
+    // the rule run step by step in float64, as the oracle does: every draw, rates equal included
+    const ex = compareWithOracle(rule, [of(d.asymptotic.states, 'exact-n')], 'generated module', { limits: d.limits });
+    return merge(checked, ex);
+  }
   if (!exact) return checked;
   // A finite sum over past updates without closed form runs per coordinate in float64 and
   // divides by differences of rates: checked at the defaults only (a known limit of the module)
   const sums = [exact.F, ...exact.M.flatMap((t) => [t.field, t.weight])].some(hasSum);
   const ex = compareWithOracle(rule, [of(exact.states, 'exact-n')], 'generated module', { ...options, ...(sums ? { draws: 0 } : {}) });
-  return {
-    checks: checked.checks + ex.checks,
-    draws: checked.draws,
-    regimes: ['asymptotic', 'exact-n'],
-    maxRelativeDifference: Math.max(checked.maxRelativeDifference, ex.maxRelativeDifference),
-    skipped: [...checked.skipped, ...ex.skipped, ...(sums ? ['the exact finite-n module away from the defaults (a finite sum over past updates evaluated in float64)'] : [])],
-  };
+  return { ...merge(checked, ex), skipped: [...checked.skipped, ...ex.skipped, ...(sums ? ['the exact finite-n module away from the defaults (a finite sum over past updates evaluated in float64)'] : [])] };
 }
+
+/** The two regimes' checks as one record. */
+const merge = (a: Verification, b: Verification): Verification => ({
+  checks: a.checks + b.checks,
+  draws: a.draws,
+  regimes: ['asymptotic', 'exact-n'],
+  maxRelativeDifference: Math.max(a.maxRelativeDifference, b.maxRelativeDifference),
+  skipped: [...a.skipped, ...b.skipped],
+});
 
 /** loadOptimizer, then verifyModule: an InternalError instead of a module that disagrees with the oracle. */
 export function loadVerifiedOptimizer(rule: Rule, d: Derivation): OptimizerModule {
