@@ -707,6 +707,11 @@ function validateBatches(args: ValidateArgs, batches: number, rule: Rule, module
     deriveBatches(derive(rule), batches);
     throw new CliError(`${rule.name}: the memory is not linear in the gradients`);
   }
+  try {
+    module.historyWeights(hyper, 0, 0);
+  } catch (e) {
+    throw new CliError(`--batches: ${rule.name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const results: BatchValidationResult[] = [];
   for (const name of args.problems) {
     let problem;

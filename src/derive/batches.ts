@@ -51,7 +51,7 @@ interface Context {
 const internal = (e: Expr) => E.subs(e, { k });
 
 function sum(ctx: Context, name: string, summand: Expr, index: string, lo: Expr, hi: Expr | undefined, record = false): Expr {
-  const r = sumClosedForm(summand, index, lo, hi, { domains: ctx.domains, assume: (t) => ctx.assumptions.add(t) });
+  const r = sumClosedForm(summand, index, lo, hi, { domains: ctx.domains, assume: (t) => ctx.assumptions.add(t), kronecker: true });
   if ('reason' in r) throw new InternalError(`${name}: ${r.reason}`);
   if (hi) checkIdentity(`closed-form ${name}`, E.sum(index, lo, hi, summand), r, ctx.space, { fix: fixIndices });
   const out = tidy(`simplified ${name}`, r, ctx.space);

@@ -88,6 +88,15 @@ function splitField(kind: CorrectionTerm['kind'], weight: Expr, field: Expr): Co
   return collectBy(field, VARS).map((t) => ({ kind, weight: E.mul(weight, t.coefficient), field: t.rest }));
 }
 
+/** A lag weight is read at k ≥ 1 only, where the Kronecker factor [k = 0] of a decay-0 state is 0. */
+function atLagsFromOne(name: string, e: Expr, space: SampleSpace): Expr {
+  const dropped = E.mapBottomUp(e, (x) => (x.kind === 'pow' && E.isZero(x.base) && x.exp === k ? E.ZERO : x));
+  if (dropped === e) return e;
+  const out = collected(dropped);
+  checkIdentity(name, e, out, space, { fix: (env) => { if (env[K] !== undefined && env[K]! < 1) env[K] = 1; } });
+  return out;
+}
+
 export function deriveRegime(ctx: UnrollContext): RegimeResult {
   const un = new Unroller(ctx);
   const update = ctx.rule.update;
@@ -99,8 +108,8 @@ export function deriveRegime(ctx: UnrollContext): RegimeResult {
     weightG: publish(display(`history weight of ${st.name} in g`, un.sensitivity(st.name, 'g'), ctx.space)),
     weightTheta: publish(display(`history weight of ${st.name} in θ`, un.sensitivity(st.name, 'theta'), ctx.space)),
   }));
-  const alpha = un.lagWeight(update, 'g');
-  const beta = un.lagWeight(update, 'theta');
+  const alpha = atLagsFromOne('lag weight in g', un.lagWeight(update, 'g'), ctx.space);
+  const beta = atLagsFromOne('lag weight in θ', un.lagWeight(update, 'theta'), ctx.space);
   const terms: CorrectionTerm[] = [];
   if (ctx.regime === 'asymptotic') {
     for (const [lag, kind] of [[alpha, 'hvp'], [beta, 'field']] as const) {

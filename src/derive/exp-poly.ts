@@ -13,19 +13,43 @@ import { show } from '../ir/show.js';
 /** An index in a message, in words (the summation indices are internal), never the internal name. */
 const INDEX_WORDS: Readonly<Record<string, string>> = { '@u': 'the lag', '@K': 'the lag', '@s': 'the step', '@J': 'the step' };
 const indexName = (t: string) => INDEX_WORDS[t] ?? `the index ${show(E.sym(t))}`;
+/** The internal indices renamed for a message that shows an expression. */
+const INDEX_NAMES = { '@u': E.sym('u'), '@K': E.sym('k'), '@s': E.sym('s'), '@J': E.sym('j') };
 
-export interface ExpPolyTerm { readonly coef: Expr; readonly degree: number; readonly rate: Expr }
+export interface ExpPolyTerm {
+  readonly coef: Expr;
+  readonly degree: number;
+  readonly rate: Expr;
+  /**
+   * A Kronecker factor [t = at]: a decay of 0 gives lag weights 0^(t − c), which are 1 at
+   * t = c and 0 at every later lag (0⁰ = 1), so the sum over t keeps the one term t = at.
+   */
+  readonly at?: Expr;
+}
 
-/** e = Σ coef·t^degree·rate^t, or a reason why e is not of that form. */
-export function decompose(e: Expr, t: string): ExpPolyTerm[] | { reason: string } {
-  const groups = new Map<string, { degree: number; rate: Expr; coefs: Expr[] }>();
+/**
+ * e = Σ coef·t^degree·rate^t (times [t = at] where `kronecker` allows it: a factor 0^(c ± t)),
+ * or a reason why e is not of that form.
+ */
+export function decompose(e: Expr, t: string, kronecker = false): ExpPolyTerm[] | { reason: string } {
+  const groups = new Map<string, { degree: number; rate: Expr; at?: Expr; coefs: Expr[] }>();
   const ex = expand(e);
   for (const term of ex.kind === 'add' ? ex.terms : [ex]) {
     let degree = 0;
+    let at: Expr | undefined;
     const rates: Expr[] = [];
     const coefs: Expr[] = [];
     for (const f of term.kind === 'mul' ? term.factors : [term]) {
       if (!E.hasSymbol(f, t)) { coefs.push(f); continue; }
+      if (f.kind === 'pow' && E.isZero(f.base)) {
+        // 0^(c + s·t) with an integer s ≠ 0 is [t = −c/s]
+        const slope = normalForm(E.sub(E.subs(f.exp, { [t]: E.ONE }), E.subs(f.exp, { [t]: E.ZERO })));
+        const c = E.subs(f.exp, { [t]: E.ZERO });
+        if (!kronecker || at || !E.isIntegerNum(slope) || E.isZero(slope) || E.hasSymbol(normalForm(E.sub(f.exp, E.add(c, E.mul(slope, E.sym(t))))), t))
+          return { reason: kronecker ? `a decay of 0 gives a weight ${show(E.subs(f, INDEX_NAMES))} that the sums over ${indexName(t)} do not cover` : 'a state with decay 0 gives Kronecker weights ([k = 0]), which the exact finite-n sums do not cover' };
+        at = normalForm(E.div(E.neg(c), slope));
+        continue;
+      }
       if (f.kind === 'sym') { degree += 1; continue; }
       if (f.kind === 'pow' && f.base.kind === 'sym' && f.base.name === t && E.isIntegerNum(f.exp) && Q.cmp((f.exp as E.Num).value, Q.ZERO) > 0) {
         degree += Number((f.exp as E.Num).value.p);
@@ -49,13 +73,42 @@ export function decompose(e: Expr, t: string): ExpPolyTerm[] | { reason: string 
       }
       return { reason: `a factor is not an exponential polynomial in ${indexName(t)}` };
     }
+    // [t = at] at a fractional number never holds
+    if (at?.kind === 'num' && !Q.isInteger(at.value)) continue;
     const rate = E.mul(...rates);
-    const k = `${degree}|${E.key(rate)}`;
+    const k = `${degree}|${E.key(rate)}|${at ? E.key(at) : ''}`;
     const g = groups.get(k);
     if (g) g.coefs.push(E.mul(...coefs));
-    else groups.set(k, { degree, rate, coefs: [E.mul(...coefs)] });
+    else groups.set(k, { degree, rate, ...(at ? { at } : {}), coefs: [E.mul(...coefs)] });
   }
-  return [...groups.values()].map((g) => ({ coef: E.add(...g.coefs), degree: g.degree, rate: g.rate })).filter((x) => !E.isZero(x.coef));
+  return [...groups.values()].map((g) => ({ coef: E.add(...g.coefs), degree: g.degree, rate: g.rate, ...(g.at ? { at: g.at } : {}) })).filter((x) => !E.isZero(x.coef));
+}
+
+
+/**
+ * [x ≥ 0] for an integer x: 1 or 0 for a number; for ±i + c with i an index (never negative)
+ * and c an integer, through Kronecker factors [i = j] = 0^(i − j):
+ *   i + c ≥ 0  is 1 for c ≥ 0, else 1 − Σ_{j<−c} [i = j];   −i + c ≥ 0  is 0 for c < 0, else Σ_{j≤c} [i = j].
+ */
+function atLeastZero(x: Expr): Expr | undefined {
+  const v = normalForm(x);
+  if (v.kind === 'num') return Q.isInteger(v.value) && Q.cmp(v.value, Q.ZERO) >= 0 ? E.ONE : E.ZERO;
+  const terms = v.kind === 'add' ? v.terms : [v];
+  const c = terms.find((q) => q.kind === 'num') as E.Num | undefined;
+  const rest = terms.filter((q) => q.kind !== 'num');
+  if (rest.length !== 1 || (c && !Q.isInteger(c.value))) return undefined;
+  // a·i + c with a and c of one sign is decided whatever the index
+  const [a] = E.splitCoefficient(rest[0]!);
+  const cSign = c ? Q.cmp(c.value, Q.ZERO) : 0;
+  if (Q.cmp(a, Q.ZERO) > 0 && cSign >= 0 && [...E.freeSymbols(rest[0]!)].every((x) => E.INDEX_SYMBOLS.has(x))) return E.ONE;
+  if (Q.cmp(a, Q.ZERO) < 0 && cSign < 0 && [...E.freeSymbols(rest[0]!)].every((x) => E.INDEX_SYMBOLS.has(x))) return E.ZERO;
+  const negated = normalForm(E.neg(rest[0]!));
+  const [i, sign] = rest[0]!.kind === 'sym' ? [rest[0]!, 1] : negated.kind === 'sym' ? [negated, -1] : [undefined, 0];
+  if (!i || i.kind !== 'sym' || !E.INDEX_SYMBOLS.has(i.name)) return undefined;
+  const shift = c ? Number(c.value.p) : 0;
+  const deltas = (count: number) => E.add(...Array.from({ length: count }, (_, j) => E.pow(E.ZERO, E.sub(i, E.num(j)))));
+  if (sign > 0) return shift >= 0 ? E.ONE : E.sub(E.ONE, deltas(-shift));
+  return shift < 0 ? E.ZERO : deltas(shift + 1);
 }
 
 const binom = (n: number, k: number) => {
@@ -93,6 +146,8 @@ export interface SumContext {
   readonly domains: Domains;
   /** Records assumptions such as "β₁ ≠ β₂" (a rate that could equal 1 on a null set). */
   readonly assume: (text: string) => void;
+  /** Sum Kronecker factors 0^(c ± t) (decay-0 states); off where no result may keep one. */
+  readonly kronecker?: boolean;
 }
 
 /**
@@ -100,10 +155,17 @@ export interface SumContext {
  * Returns undefined when e is not an exponential polynomial in t.
  */
 export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined, ctx: SumContext): Expr | { reason: string } {
-  const terms = decompose(e, t);
+  const terms = decompose(e, t, ctx.kronecker);
   if ('reason' in terms) return terms;
   const out: Expr[] = [];
-  for (const { coef, degree, rate } of terms) {
+  for (const { coef, degree, rate, at } of terms) {
+    if (at) {
+      // Σ_{t=lo}^{hi} coef·t^m·r^t·[t = at] = coef·at^m·r^at·[lo ≤ at ≤ hi]
+      const inRange = [atLeastZero(E.sub(at, lo)), hi ? atLeastZero(E.sub(hi, at)) : E.ONE];
+      if (inRange.some((x) => x === undefined)) return { reason: `cannot decide whether the one lag a decay of 0 keeps, ${show(at)}, lies in the range of the sum` };
+      out.push(E.mul(coef, E.pow(at, E.num(degree)), E.pow(rate, at), ...(inRange as Expr[])));
+      continue;
+    }
     if (E.isOne(rate)) {
       if (!hi) return { reason: `the sum over ${indexName(t)} to ∞ of a polynomial diverges (memory that does not decay)` };
       const P = faulhaber(degree);

@@ -276,8 +276,9 @@ function fracOf(e: Expr, atoms: AtomTable): Frac {
         const atom = E.pow(base, E.numR(Q.rat(1n, exp.value.q)));
         return { num: E.ONE, den: new Map([[E.key(atom), { base: atom, exp: Number(-exp.value.p) }]]) };
       }
-      // split a numeric integer part off a symbolic exponent: β^(k+1) = β·β^k
-      if (exp.kind === 'add' && exp.terms[0]!.kind === 'num' && E.isIntegerNum(exp.terms[0]!)) {
+      // split a numeric integer part off a symbolic exponent: β^(k+1) = β·β^k (not a Kronecker
+      // factor 0^(k−1), which is no product of powers of 0)
+      if (exp.kind === 'add' && exp.terms[0]!.kind === 'num' && E.isIntegerNum(exp.terms[0]!) && !E.isZero(base)) {
         // (built by hand: the canonical mul would merge the two powers again)
         const c = fracOf(E.pow(base, exp.terms[0]!), atoms);
         const rest = E.pow(base, E.add(...exp.terms.slice(1)));

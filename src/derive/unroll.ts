@@ -75,7 +75,8 @@ export class Unroller {
 
   /** Σ_{index=lo}^{hi} summand in closed form, checked against the literal sum; undefined hi = ∞. */
   sum(name: string, summand: Expr, index: string, lo: Expr, hi: Expr | undefined, record = false): Expr {
-    const r = sumClosedForm(summand, index, lo, hi, { domains: this.ctx.domains, assume: (t) => this.ctx.assumptions.add(t) });
+    // Kronecker factors of decay-0 states only asymptotically, where the sums over k resolve them all
+    const r = sumClosedForm(summand, index, lo, hi, { domains: this.ctx.domains, assume: (t) => this.ctx.assumptions.add(t), kronecker: this.ctx.regime === 'asymptotic' });
     if ('reason' in r) throw new NoClosedForm(`${name}: ${r.reason}`);
     if (hi) checkIdentity(`closed-form ${name}`, E.sum(index, lo, hi, summand), r, this.ctx.space, { fix: fixIndices });
     const value = this.simplify(`simplified ${name}`, r);

@@ -4,6 +4,7 @@
  */
 import type * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
+import { isZero, kroneckerEquation } from '../ir/expr.js';
 import * as Q from '../ir/rational.js';
 import { asFraction, hasNegativeSign, powerOfTen, signedTerms } from './layout.js';
 import { superscriptInt, textName } from './names.js';
@@ -53,7 +54,14 @@ class TextPrinter {
         return printed(s, PREC.sum);
       }
       case 'mul': return this.fraction(e);
-      case 'pow': return asFraction(e).den.length ? this.fraction(e) : this.power(e.base, e.exp);
+      case 'pow': {
+        if (isZero(e.base)) {
+          // a Kronecker factor (decay 0) as the Iverson bracket of its equation
+          const [lhs, rhs] = kroneckerEquation(e.exp);
+          return printed(`[${this.print(lhs).s} = ${this.print(rhs).s}]`, PREC.atom);
+        }
+        return asFraction(e).den.length ? this.fraction(e) : this.power(e.base, e.exp);
+      }
       case 'call': return this.call(e);
       case 'sum': {
         this.bound.push(e.index);

@@ -246,9 +246,29 @@ export function isIntegerValued(e: Expr): boolean {
 }
 
 // ---- pow ------------------------------------------------------------------------------
+/**
+ * 0^x with x an integer index expression is the Kronecker factor [x = 0] (decay-0 states:
+ * 0⁰ = 1): printed as the equation it tests, i + c → i = −c.
+ */
+export function kroneckerEquation(x: Expr): [Expr, Expr] {
+  if (x.kind === 'add' && x.terms.length === 2 && x.terms[0]!.kind === 'num' && x.terms[1]!.kind === 'sym') return [x.terms[1]!, neg(x.terms[0]!)];
+  return [x, ZERO];
+}
+
+/** An exponent that is positive because it is indices (never negative) plus a positive constant. */
+function positiveIndexExponent(x: Expr): boolean {
+  if (x.kind !== 'add' || x.terms[0]!.kind !== 'num' || Q.cmp(x.terms[0]!.value, Q.ZERO) <= 0) return false;
+  return x.terms.slice(1).every((t) => {
+    const [c, rest] = splitCoefficient(t);
+    return Q.cmp(c, Q.ZERO) > 0 && rest.kind === 'sym' && INDEX_SYMBOLS.has(rest.name);
+  });
+}
+
 export function pow(base: Expr, exp: Expr): Expr {
   if (isZero(exp)) return ONE;
   if (isOne(exp)) return base;
+  // [k + 1 = 0] never holds for a lag k ≥ 0
+  if (isZero(base) && positiveIndexExponent(exp)) return ZERO;
   if (base.kind === 'num') {
     if (Q.isOne(base.value)) return ONE;
     if (exp.kind === 'num') {

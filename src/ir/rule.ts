@@ -38,6 +38,8 @@ export interface StateDecl {
   readonly rhs: Expr;
   readonly source: string;
   readonly span: Span;
+  /** Added by the parser for prev(g) or prev(theta): a state of decay 0 holding the input (not in the file). */
+  readonly implicit?: true;
 }
 
 export interface Rule {

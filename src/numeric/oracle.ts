@@ -28,8 +28,9 @@ type Kernel = (V: Float64Array, T: Float64Array, o: Float64Array) => void;
 /** JS source of a value and of its tangent. */
 type Pair = readonly [string, string];
 
-// Frame layout: fixed symbols first, then parameters, states and previous values of states.
-const G = 0, THETA = 1, N = 2;
+// Frame layout: fixed symbols first (prev(g) and prev(theta) read the last step's inputs, 0
+// before step 0), then parameters, states and previous values of states.
+const G = 0, THETA = 1, N = 2, PREV_G = 3, PREV_THETA = 4;
 
 interface Compiled {
   readonly nSlots: number;
@@ -104,7 +105,7 @@ class Codegen {
   private call(name: string, rawArgs: MathNode[], env: ReadonlyMap<string, Pair>): Pair {
     if (name === 'prev') {
       const s = this.slots.get(`prev ${(rawArgs[0] as MathNode & { name?: string }).name}`);
-      if (s === undefined) throw new Error('oracle: prev() takes the name of a state');
+      if (s === undefined) throw new Error('oracle: prev() takes the name of a state, g or theta');
       return [`V[${s}]`, `T[${s}]`];
     }
     const args = rawArgs.map((x) => this.emit(x, env));
@@ -138,7 +139,7 @@ function compile(rule: Rule, majorant = false): Compiled {
   const cache = caches[majorant ? 1 : 0]!;
   const hit = cache.get(rule);
   if (hit) return hit;
-  const slots = new Map<string, number>([['g', G], ['theta', THETA], ['n', N]]);
+  const slots = new Map<string, number>([['g', G], ['theta', THETA], ['n', N], ['prev g', PREV_G], ['prev theta', PREV_THETA]]);
   const params = new Map<string, number>();
   for (const p of rule.params) { params.set(p.name, slots.size); slots.set(p.name, slots.size); }
   for (const s of rule.states) slots.set(s.name, slots.size);
@@ -186,7 +187,9 @@ function run(S: Setup, j: number, gAt: GradientAt, thj: number, last: number,
   const { c, V, T, o, d } = S;
   for (const st of c.states) { V[st.slot] = T[st.slot] = 0; }
   V[THETA] = thj; T[G] = T[THETA] = T[N] = 0;
+  V[PREV_G] = T[PREV_G] = V[PREV_THETA] = T[PREV_THETA] = 0;
   for (let s = 0; s <= last; s++) {
+    if (s > 0) { V[PREV_G] = V[G]; T[PREV_G] = T[G]; V[PREV_THETA] = V[THETA]; T[PREV_THETA] = T[THETA]; }
     V[N] = s;
     V[G] = gAt(s, j);
     if (dG) { T[G] = dG[s * d + j]!; T[THETA] = dTh![s * d + j]!; }

@@ -20,6 +20,8 @@ export interface ExprScope {
   /** Names that exist but may not be read here, with the reason. */
   readonly forbidden: ReadonlyMap<string, string>;
   readonly fns: ReadonlyMap<string, FnDecl>;
+  /** prev(g) and prev(theta): the symbol that reads the input's previous value (a state the parser adds). */
+  readonly previousInput?: (input: 'g' | 'theta', at: Span) => Expr;
 }
 
 const BUILTIN_FNS = ['sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev'] as const;
@@ -106,11 +108,12 @@ export class ExprReader {
       const a = n.args[0]!;
       if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);
       const s = a.name;
+      if ((s === 'g' || s === 'theta') && this.scope.previousInput && this.scope.symbols.get(s) === E.sym(s)) return this.scope.previousInput(s, { ...this.span, col: this.span.col + Math.max(0, a.at) });
       if (s === this.scope.ownState)
         throw this.error('rule/syntax', `inside the recursion of ${quote(s)}, ${quote(s)} already is its previous value; prev(${shorten(s)}) is not needed`, at);
       if (!this.scope.prevable.has(s)) {
         const hint = nearest(s, this.scope.prevable);
-        throw this.error('rule/unknown-symbol', `prev() takes a state; ${quote(s)} is not one${hint ? `; did you mean ${quote(hint)}?` : ''}`, a.at);
+        throw this.error('rule/unknown-symbol', `prev() takes a state, g or theta; ${quote(s)} is none of them${hint ? `; did you mean ${quote(hint)}?` : ''}`, a.at);
       }
       return E.sym(prevName(s));
     }

@@ -105,6 +105,15 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
     return true;
   };
 
+  // prev(g), prev(theta): read through a placeholder until the names are known, then through a
+  // state of decay 0 the parser adds first (its new value is the input, its previous value the last one)
+  const previousUses = new Map<'g' | 'theta', Span>();
+  const placeholder = (input: 'g' | 'theta') => E.sym(`${input}@last`);
+  const previousInput = (input: 'g' | 'theta', span: Span): Expr => {
+    if (!previousUses.has(input)) previousUses.set(input, span);
+    return placeholder(input);
+  };
+
   /** Scope for an expression at this point of the file. */
   const scopeFor = (ownState?: string, fnArgs?: readonly string[]): ExprScope => {
     const symbols = new Map<string, Expr>();
@@ -128,7 +137,7 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
         prevable.add(ownState);
       }
     }
-    return { symbols, prevable, ownState, forbidden, fns: new Map(fns.map((f) => [f.name, f])) };
+    return { symbols, prevable, ownState, forbidden, fns: new Map(fns.map((f) => [f.name, f])), previousInput };
   };
 
   const readExpr = (text: string, line: number, col: number, scope: ExprScope): Expr | undefined => {
@@ -304,8 +313,18 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
   if (!update && !diagnostics.some((d) => d.span.line > 0 && /update/.test(d.message)) && diagnostics.length === 0)
     report('rule/missing', Math.max(1, lines.length), 1, "missing 'update' line");
   if (diagnostics.length) throw new RuleError(diagnostics);
+  const implicit: StateDecl[] = [];
+  const renamed = new Map<string, Expr>();
+  for (const [input, span] of previousUses) {
+    let id = `${input}_prev`;
+    for (let i = 2; declared.has(id); i++) id = `${input}_prev${i}`;
+    implicit.push({ name: id, rhs: E.sym(input), source: input, span, implicit: true });
+    renamed.set(placeholder(input).name, E.sym(prevName(id)));
+  }
+  const rename = (e: Expr) => (renamed.size ? E.subs(e, renamed) : e);
   return Object.freeze({
-    name: name!, file, cite, params: Object.freeze(params), fns: Object.freeze(fns), states: Object.freeze(states),
-    update: update!.expr, updateSource: update!.source, updateSpan: update!.span,
+    name: name!, file, cite, params: Object.freeze(params), fns: Object.freeze(fns.map((f) => ({ ...f, body: rename(f.body) }))),
+    states: Object.freeze([...implicit, ...states.map((st) => ({ ...st, rhs: rename(st.rhs) }))]),
+    update: rename(update!.expr), updateSource: update!.source, updateSpan: update!.span,
   });
 }

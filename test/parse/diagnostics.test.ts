@@ -34,7 +34,7 @@ describe('located diagnostics', () => {
     ['duplicate declaration', `${head}param beta = 0.5 in (0, 1)\nupdate g`, /^x\.rule:3:7: 'beta' is already declared on line 2/],
     ['missing update', `${head}state m = beta * m + g`, /^x\.rule:3:1: missing 'update' line/],
     ['unknown keyword', `${head}upate g`, /^x\.rule:3:1: expected a declaration .*did you mean 'update'\?/],
-    ['prev of a non-state', `${head}update prev(g)`, /^x\.rule:3:13: prev\(\) takes a state; 'g' is not one/],
+    ['prev of a non-state', `${head}update prev(beta)`, /^x\.rule:3:13: prev\(\) takes a state, g or theta; 'beta' is none of them/],
     ['matrix syntax in a coordinate rule', `${head}update g'`, /^x\.rule:3:9: syntax error: matrix operator/],
   ])('%s', (_, src, pattern) => {
     const errs = errorsOf(src);
