@@ -473,30 +473,51 @@ export function validationParams(rule: Rule, d: Derivation, hs: readonly number[
 }
 
 /**
- * The memory length of a decay β is u = Σₖ≥₁ βᵏ = β/(1−β) steps. The expansion needs the
+ * The memory length of a decay a is u = Σₖ≥₁ aᵏ = a/(1−a) steps. The expansion needs the
  * memory short against the step (h·u·λ(H) small), so when the rule's longest memory exceeds
  * MEMORY_STEPS it becomes MEMORY_STEPS and the others keep their place on a log scale,
  * u' = MEMORY_STEPS·ln(1+u)/ln(1+u_max): distinct memories stay distinct and in order
- * (β₁ = 0.9, β₂ = 0.999 become 0.25 and 0.5). Only parameters that are a state's whole decay
- * coefficient (s ← β·s + …) with a default in (0, 1) are touched.
+ * (β₁ = 0.9, β₂ = 0.999 become 0.25 and 0.5). A decay that reads one parameter with a
+ * bounded domain (β, or Adan's 1 − β) is moved there by solving for that parameter inside
+ * its domain; others are left alone.
  */
 export function shortenedMemories(rule: Rule, d: Derivation): Map<string, number> {
   return shortenedFor(rule.params, d.asymptotic.states.map((s) => s.decay));
 }
 
 function shortenedFor(params: readonly ParamDecl[], decays: readonly Expr[]): Map<string, number> {
-  const names = new Set(decays.flatMap((decay) => (decay.kind === 'sym' ? [decay.name] : [])));
-  const memory = params
-    .filter((p) => names.has(p.name) && toNumber(p.value) > 0 && toNumber(p.value) < 1)
-    .map((p) => ({ name: p.name, u: toNumber(p.value) / (1 - toNumber(p.value)) }));
+  const defaults = Object.fromEntries(params.map((p) => [p.name, toNumber(p.value)]));
+  const memory: { decay: Expr; param: ParamDecl; u: number }[] = [];
+  for (const decay of decays) {
+    const read = [...E.freeSymbols(decay)];
+    const param = read.length === 1 ? params.find((p) => p.name === read[0]) : undefined;
+    if (!param || !Number.isFinite(param.domain.lo) || !Number.isFinite(param.domain.hi) || memory.some((m) => m.param === param)) continue;
+    const a = evaluate(decay, defaults);
+    if (a > 0 && a < 1) memory.push({ decay, param, u: a / (1 - a) });
+  }
   const uMax = Math.max(0, ...memory.map((m) => m.u));
   const out = new Map<string, number>();
   if (uMax <= MEMORY_STEPS) return out;
   for (const m of memory) {
     const u = (MEMORY_STEPS * Math.log1p(m.u)) / Math.log1p(uMax);
-    out.set(m.name, u / (1 + u));
+    const value = solveInDomain((x) => evaluate(m.decay, { ...defaults, [m.param.name]: x }) - u / (1 + u), m.param.domain);
+    if (value !== undefined) out.set(m.param.name, value);
   }
   return out;
+}
+
+/** The root of a monotone f inside a bounded domain (bisection), or undefined without a sign change. */
+function solveInDomain(f: (x: number) => number, domain: ParamDecl['domain']): number | undefined {
+  let lo = domain.lo, hi = domain.hi;
+  const fLo = f(lo);
+  if (!(fLo * f(hi) < 0)) return undefined;
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2;
+    if (f(mid) * fLo > 0) lo = mid; else hi = mid;
+  }
+  const x = (lo + hi) / 2;
+  const inside = (domain.loOpen ? x > domain.lo : x >= domain.lo) && (domain.hiOpen ? x < domain.hi : x <= domain.hi);
+  return inside ? x : undefined;
 }
 
 // ---- matrix rules ----------------------------------------------------------------------
