@@ -23,9 +23,11 @@ import { derive } from './derive/index.js';
 import type { Derivation, Regime } from './derive/types.js';
 import { InternalError, RuleError, formatDiagnostic, nearest } from './ir/diagnostics.js';
 import { ratFromDecimal } from './ir/rational.js';
+import { createHash } from 'node:crypto';
+import { catalogueMarkdown, type CatalogueEntry, type RecordedValidation } from './emit/catalogue.js';
 import { dict } from './ir/dict.js';
 import { emitText } from './emit/text.js';
-import { emitJson } from './emit/json.js';
+import { emitJson, sortKeys, type Json } from './emit/json.js';
 import { emitLatex } from './emit/latex.js';
 import { emitHtml } from './emit/html.js';
 import { emitMarkdown } from './emit/markdown.js';
@@ -134,7 +136,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 // ---- arguments -------------------------------------------------------------------------
 
 interface DeriveArgs { kind: 'derive'; rule: string; format: Format; limits: string[]; regime: Regime; verify: boolean; set: Record<string, number>; batches?: number; output?: string }
-interface BuildArgs { kind: 'build'; rules: string; out: string; check: boolean }
+interface BuildArgs { kind: 'build'; rules: string; out: string; check: boolean; validate: boolean; catalogue?: string }
 interface CodegenArgs { kind: 'codegen'; rule: string; target: Target; output?: string }
 interface ValidateArgs {
   kind: 'validate'; rule: string; problems: string[]; hs: number[]; horizon: number;
@@ -199,7 +201,11 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
       y
         .option('rules', { type: 'string', default: 'rules', requiresArg: true, describe: 'folder of *.rule files (subfolders are skipped)' })
         .option('out', { type: 'string', default: 'derivations', requiresArg: true, describe: 'output folder' })
-        .option('check', { type: 'boolean', default: false, describe: 'write nothing; exit 1 naming every stale, missing or extra file' }),
+        .option('check', { type: 'boolean', default: false, describe: 'write nothing; exit 1 naming every stale, missing or extra file' })
+        .option('validate', { type: 'boolean', default: false, describe: 'also run memloss validate on the quartic and logistic problems for each rule and record the slopes (derivations/<name>/validation.json; minutes)' })
+        .option('catalogue', { type: 'string', requiresArg: true, describe: 'the catalogue of every rule, refused ones (rules/rejected/) included (default docs/optimizers.md with the default --rules and --out)' })
+        .example('memloss build --check', 'is derivations/ up to date?')
+        .example('memloss build --validate', 'regenerate everything, the recorded validations too'),
     )
     .command('codegen <rule>', 'generate the optimizer module of one rule file (the true optimizer and its memoryless approximation)', (y) =>
       y
@@ -283,7 +289,11 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
       output: a['output'] as string | undefined,
     };
   }
-  if (command === 'build') return { kind: 'build', rules: String(a['rules']), out: String(a['out']), check: Boolean(a['check']) };
+  if (command === 'build') {
+    const rules = String(a['rules']), outDir = String(a['out']);
+    const catalogue = a['catalogue'] !== undefined ? String(a['catalogue']) : rules === 'rules' && outDir === 'derivations' ? join('docs', 'optimizers.md') : undefined;
+    return { kind: 'build', rules, out: outDir, check: Boolean(a['check']), validate: Boolean(a['validate']), ...(catalogue !== undefined ? { catalogue } : {}) };
+  }
   if (command === 'validate') return validateArgs(a);
   if (command === 'train') return { kind: 'train', config: String(a['config']), resume: Boolean(a['resume']), cancelMemoryTerm: Boolean(a['cancel-memory-term']) };
   if (command === 'sweep') {
@@ -529,28 +539,37 @@ function buildCommand(args: BuildArgs): number {
   let code: number = EXIT.ok;
   const expected = new Map<string, string>(); // 'adamw/derivation.json' → content
   const failed = new Set<string>();
+  const catalogue: CatalogueEntry[] = [];
+  const problems: string[] = [];
   for (const { path, name } of rules) {
     const t0 = performance.now();
     try {
-      const rule = parseRuleFile(readRule(path), path);
+      const source = readRule(path);
+      const rule = parseRuleFile(source, path);
+      let d: Derivation | MatrixDerivation;
       if (isMatrixRule(rule)) {
         // matrix rules: the documents and the TypeScript module (its runtime is memloss/linalg)
-        const d = deriveMatrix(rule);
+        d = deriveMatrix(rule);
         expected.set(`${name}/derivation.json`, MATRIX_EMITTERS.json(d, 'asymptotic'));
         expected.set(`${name}/derivation.tex`, MATRIX_EMITTERS.latex(d, 'asymptotic'));
         expected.set(`${name}/derivation.html`, MATRIX_EMITTERS.html(d, 'asymptotic'));
         expected.set(`${name}/${name}.ts`, emitMatrixTs(d));
         out(`${name}: ${Math.round(performance.now() - t0)} ms\n`);
-        continue;
+      } else {
+        // exact-n too: the generated module's direction and correction with n need it
+        const v0 = verificationTime.ms;
+        const c = derive(rule, { exactN: true, verify: true });
+        verifyGenerated(rule, c);
+        for (const [target, emit] of BUILD_FILES) expected.set(`${name}/${target}`, withFinalNewline(emit(c, 'asymptotic')));
+        expected.set(`${name}/${name}.ts`, emitTs(rule, c));
+        const verified = c.verification ? ` (verification ${Math.round(verificationTime.ms - v0)} ms)` : '';
+        out(`${name}: ${Math.round(performance.now() - t0)} ms${verified}\n`);
+        d = c;
       }
-      // exact-n too: the generated module's direction and correction with n need it
-      const v0 = verificationTime.ms;
-      const d = derive(rule, { exactN: true, verify: true });
-      verifyGenerated(rule, d);
-      for (const [target, emit] of BUILD_FILES) expected.set(`${name}/${target}`, withFinalNewline(emit(d, 'asymptotic')));
-      expected.set(`${name}/${name}.ts`, emitTs(rule, d));
-      const verified = d.verification ? ` (verification ${Math.round(verificationTime.ms - v0)} ms)` : '';
-      out(`${name}: ${Math.round(performance.now() - t0)} ms${verified}\n`);
+      if (args.catalogue !== undefined || args.validate) {
+        const validation = recordedValidation(args, name, source, rule, expected, problems);
+        catalogue.push({ file: path, derivation: d, ...(validation ? { validation } : {}) });
+      }
     } catch (e) {
       failed.add(name);
       code = Math.max(code, report(e));
@@ -558,10 +577,15 @@ function buildCommand(args: BuildArgs): number {
   }
 
   const shown = (rel: string) => join(args.out, rel);
+  let catalogueText: string | undefined;
+  if (args.catalogue !== undefined) {
+    catalogue.push(...refusedRules(join(args.rules, 'rejected'), problems));
+    catalogueText = catalogueMarkdown(catalogue);
+  }
   // Files of a rule that failed are neither compared nor called extra: the failure was reported.
   const extra = listFiles(args.out).filter((rel) => !expected.has(rel) && !failed.has(rel.split('/')[0]!));
   if (args.check) {
-    const problems: string[] = [];
+    if (catalogueText !== undefined && readIfExists(args.catalogue!) !== catalogueText) problems.push(`${args.catalogue} is ${readIfExists(args.catalogue!) === undefined ? 'missing' : 'stale'}`);
     for (const [rel, text] of expected) {
       const onDisk = readIfExists(join(args.out, rel));
       if (onDisk === undefined) problems.push(`${shown(rel)} is missing`);
@@ -587,9 +611,64 @@ function buildCommand(args: BuildArgs): number {
     insideOut(args.out, target);
     writeText(target, text);
   }
+  if (catalogueText !== undefined && readIfExists(args.catalogue!) !== catalogueText) writeText(args.catalogue!, catalogueText);
+  for (const p of problems) err(`memloss: warning: ${p}\n`);
   // Never delete: --out may point anywhere. Name the leftovers instead.
   for (const rel of extra) err(`memloss: warning: ${shown(rel)} is produced by no rule; delete it\n`);
   return code;
+}
+
+/** The catalogue's problems and step sizes: validate's defaults, on a problem of each kind. */
+const CATALOGUE_PROBLEMS = ['quartic', 'logistic'];
+
+/**
+ * The recorded validation of a rule (derivations/<name>/validation.json): run now with
+ * --validate, else read back if it was recorded for this very rule text ('stale' if not).
+ */
+function recordedValidation(args: BuildArgs, name: string, source: string, rule: Rule | MatrixRule,
+  expected: Map<string, string>, problems: string[]): readonly RecordedValidation[] | 'stale' | undefined {
+  const rel = `${name}/validation.json`;
+  const hash = createHash('sha256').update(source).digest('hex');
+  if (!args.validate) {
+    const onDisk = readIfExists(join(args.out, rel));
+    if (onDisk === undefined) return undefined;
+    expected.set(rel, onDisk); // kept as it is: only --validate writes it
+    const recorded = JSON.parse(onDisk) as { rule: string; results: RecordedValidation[] };
+    if (recorded.rule === hash) return recorded.results;
+    problems.push(`${join(args.out, rel)} was recorded for another version of the rule; run 'memloss build --validate'`);
+    return 'stale';
+  }
+  const hs = DEFAULT_HS.split(',').map(Number);
+  const vargs: ValidateArgs = { kind: 'validate', rule: name, problems: CATALOGUE_PROBLEMS, hs, horizon: 2, set: {}, seed: 1, json: false, orderSeed: 1 };
+  const { module, params, facts } = validationSetup(rule, vargs);
+  const hyper = hyperOf(params);
+  const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+  const results: RecordedValidation[] = CATALOGUE_PROBLEMS.map((problem) => {
+    const r = runValidation({ module, problem: PROBLEMS[problem]!({ seed: 1 }), hs, horizon: 2, hyper, seed: 1, facts });
+    return { problem, exact: round(r.slopes.exact), none: round(r.slopes.none), ok: r.verdict.ok, reason: r.verdict.reason };
+  });
+  const record = { rule: hash, stepSizes: hs, horizon: 2, parameters: params.map((p) => ({ name: p.name, value: p.value, source: p.source })), results };
+  expected.set(rel, `${JSON.stringify(sortKeys(record as unknown as Json), null, 2)}\n`);
+  return results;
+}
+
+/** The rules of rules/rejected/: each must be refused, and the catalogue gives its reason. */
+function refusedRules(dir: string, problems: string[]): CatalogueEntry[] {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return [];
+  return listRules(dir).map(({ path }) => {
+    const source = readRule(path);
+    const name = /^optimizer\s+(.+)$/m.exec(source)?.[1]?.trim() ?? path;
+    const cite = /^cite\s+"((?:[^"\\]|\\.)*)"/m.exec(source)?.[1];
+    try {
+      const rule = parseRuleFile(source, path);
+      if (isMatrixRule(rule)) deriveMatrix(rule); else derive(rule, { verify: true });
+      problems.push(`${path} derives; move it out of ${dir}`);
+      return { file: path, name, ...(cite ? { cite } : {}), refusal: 'derives (misplaced in rules/rejected/)' };
+    } catch (e) {
+      if (!(e instanceof RuleError)) throw e;
+      return { file: path, name, ...(cite ? { cite } : {}), refusal: e.diagnostics.map((d) => formatDiagnostic(d).replace(`${path}:`, 'line ')).join('; ') };
+    }
+  });
 }
 
 
