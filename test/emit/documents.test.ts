@@ -143,7 +143,7 @@ describe('JSON', () => {
     expect(Object.keys(j)).toEqual(['F', 'M', 'assumptions', 'interpretation', 'limits', 'notes', 'parameters', 'regime', 'regimes', 'rule', 'schemaVersion', 'verification']);
     expect(j['schemaVersion']).toBe(JSON_SCHEMA_VERSION);
     expect(j['regime']).toEqual({ requested: 'asymptotic', shown: 'asymptotic', label: 'asymptotic (n → ∞, valid after burn-in)', unavailable: expect.any(String) });
-    expect((j['regimes'] as Record<string, unknown>)['exact-n']).toEqual({ unavailable: expect.any(String) });
+    expect((j['regimes'] as Record<string, unknown>)['exact-n']).toEqual({ unavailable: expect.any(String), evaluatedBy: null });
     expect(j['parameters']).toContainEqual({ name: 'eps', default: '1e-8', value: 1e-8, domain: { text: '[0, inf)', lo: 0, hi: null, loOpen: false, hiOpen: true } });
     const verdict = (j['interpretation'] as { verdict: { condition: { latex: string; text: string; op: string } } }).verdict;
     expect(verdict.condition.text).toBe('β₂ > β₁');
