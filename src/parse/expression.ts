@@ -20,6 +20,8 @@ export interface ExprScope {
   /** Names that exist but may not be read here, with the reason. */
   readonly forbidden: ReadonlyMap<string, string>;
   readonly fns: ReadonlyMap<string, FnDecl>;
+  /** Why prev() cannot be read here (a state's initial value), when it cannot. */
+  readonly noPrev?: string;
 }
 
 const BUILTIN_FNS = ['sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev'] as const;
@@ -102,6 +104,7 @@ export class ExprReader {
       if (n.args.length !== k) throw this.error('rule/syntax', `${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${n.args.length}`, at);
     };
     if (name === 'prev') {
+      if (this.scope.noPrev) throw this.error('rule/unknown-symbol', this.scope.noPrev, at);
       arity(1);
       const a = n.args[0]!;
       if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);
