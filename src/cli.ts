@@ -36,7 +36,7 @@ import { loadOptimizer } from './numeric/compile.js';
 import { loadVerifiedOptimizer, verifyModule } from './numeric/verify-module.js';
 import { verificationTime } from './verify/index.js';
 import { FINITE_SUM_PROBLEMS, PROBLEMS, problemNames } from './numeric/problems/index.js';
-import { deriveBatches } from './derive/batches.js';
+import { deriveBatches, linearHistoryWeights } from './derive/batches.js';
 import { buildBatchDocument, emitBatchJson } from './emit/batch-document.js';
 import { formatBatchValidation, runBatchValidation, type BatchValidationResult } from './numeric/validate-batches.js';
 import { progressBar } from './numeric/progress.js';
@@ -707,6 +707,9 @@ function validateBatches(args: ValidateArgs, batches: number, rule: Rule, module
     deriveBatches(derive(rule), batches);
     throw new CliError(`${rule.name}: the memory is not linear in the gradients`);
   }
+  // the pathwise iteration runs on the exact finite-n weights (a state that starts away from 0 has none)
+  const exact = linearHistoryWeights(derive(rule, { exactN: true }))?.exactN;
+  if (exact && 'unavailable' in exact) throw new CliError(`validate --batches needs the exact finite-n history weights of ${rule.name}, and it has none: ${exact.unavailable}`);
   const results: BatchValidationResult[] = [];
   for (const name of args.problems) {
     let problem;

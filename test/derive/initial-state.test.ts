@@ -18,6 +18,11 @@ import { deriveBatches } from '../../src/derive/batches.js';
 import { emitWgsl } from '../../src/emit/wgsl.js';
 import type { RegimeResult } from '../../src/derive/types.js';
 import { agreement } from '../verify/agreement.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli.js';
+import { capture } from '../capture.js';
 
 const RMSPROP_V0 = `optimizer RMSProp-v0
 param beta = 0.9 in (0, 1)
@@ -144,11 +149,17 @@ describe('an initial value where the exact finite-n regime has no closed form', 
     expect(evaluate(b, { ...env, n: 1 })).toBeCloseTo(0.5 * v1 + v2, 12);
   });
 
-  it('on a batch history the exact-n weights are unavailable, with the reason; the asymptotic ones stand', () => {
-    const rule = parseRule('optimizer HB\nparam beta = 0.9 in (0, 1)\nparam m0 = 1 in (-inf, inf)\nstate m = beta*m + g from m0\nupdate m\n', 'x.rule');
-    const b = deriveBatches(derive(rule, { exactN: true, verify: true }), 4);
+  it('on a batch history the exact-n weights are unavailable, with the reason; the asymptotic ones stand; validate --batches says so', async () => {
+    const source = 'optimizer HB\nparam beta = 0.9 in (0, 1)\nparam m0 = 1 in (-inf, inf)\nstate m = beta*m + g from m0\nupdate m\n';
+    const b = deriveBatches(derive(parseRule(source, 'x.rule'), { exactN: true, verify: true }), 4);
     expect(b.exactN).toEqual({ unavailable: expect.stringMatching(/state 'm' starts away from 0/) });
     expect(b.noiseCoefficientValue).toBeGreaterThan(0);
+    const file = join(mkdtempSync(join(tmpdir(), 'memloss-init-')), 'hb.rule');
+    writeFileSync(file, source);
+    const r = await capture(() => main(['validate', file, '--batches', '4', '--problem', 'logistic']));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^memloss: validate --batches needs the exact finite-n history weights of HB, and it has none: state 'm' starts away from 0/m);
+    expect(r.stderr).not.toMatch(/internal error/);
   });
 });
 
