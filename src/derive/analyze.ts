@@ -18,6 +18,8 @@ export interface LinearState {
   /** s_{n+1} = decay·s_n + drive. */
   readonly decay: Expr;
   readonly drive: Expr;
+  /** s_0, the value before step 0 (parameters only). */
+  readonly init: Expr;
 }
 
 export const paramDomains = (rule: Rule): Map<string, Interval> => new Map(rule.params.map((p) => [p.name, fromDomain(p.domain)]));
@@ -55,7 +57,7 @@ export function analyzeStates(rule: Rule): LinearState[] {
       diagnostics.push({ code: 'rule/memory-not-decaying', span: at, message: `memory does not decay exponentially: ${why}; the memoryless expansion needs |a| < 1 (here a = ${a}; docs/theory.md §2)` });
       continue;
     }
-    out.push({ name: st.name, decay, drive });
+    out.push({ name: st.name, decay, drive, init: st.init });
   }
   if (diagnostics.length) throw new RuleError(diagnostics);
   return out;

@@ -18,7 +18,7 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { InternalError, RuleError } from '../ir/diagnostics.js';
 import { evaluate } from '../ir/eval.js';
-import { prevName, type Rule } from '../ir/rule.js';
+import { hasInitialValue, prevName, type Rule } from '../ir/rule.js';
 import { diff } from './diff.js';
 import { show } from '../ir/show.js';
 import type { BatchDerivation, BatchWeights, Derivation, RecordedSum, RegimeResult } from './types.js';
@@ -88,6 +88,9 @@ function nonlinearity(rule: Rule): string | undefined {
 function weightsOf(ctx: Context, r: RegimeResult): BatchWeights | string {
   const why = nonlinearity(ctx.rule);
   if (why) return why;
+  const started = ctx.rule.states.filter(hasInitialValue).map((s) => `'${s.name}'`);
+  if (r.regime === 'exact-n' && started.length)
+    return `state ${started.join(', ')} starts away from 0, so F⁽ⁿ⁾ carries a decaying part that is no weight of a past gradient or iterate`;
   const alpha = internal(r.lagWeightG);
   const beta = internal(r.lagWeightTheta);
   let C: Expr = E.ZERO, thetaCoefficient: Expr = E.ZERO;

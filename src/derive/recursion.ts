@@ -30,7 +30,7 @@ function step(raw: Expr, rule: Rule, zero: Record<string, Expr>): Omit<Recursion
 export function recursionPlan(rule: Rule, states: readonly LinearState[], limits: readonly string[]): RecursionPlan {
   const zero = Object.fromEntries(limits.map((p) => [p, E.ZERO]));
   return {
-    states: rule.states.map((s) => ({ name: s.name, ...step(s.rhs, rule, zero) })),
+    states: rule.states.map((s) => ({ name: s.name, ...step(s.rhs, rule, zero), init: E.subs(s.init, zero) })),
     update: step(rule.update, rule, zero),
     decays: states.map((s) => E.subs(s.decay, zero)),
   };

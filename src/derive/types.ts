@@ -116,7 +116,8 @@ export interface RecursionStep {
  * has no closed form: the states in file order, then the update, each with its partials.
  */
 export interface RecursionPlan {
-  readonly states: readonly RecursionStep[];
+  /** With each state's initial value s_0 (0 unless the rule gives one). */
+  readonly states: readonly (RecursionStep & { readonly init: Expr })[];
   readonly update: Omit<RecursionStep, 'name'>;
   /** Each state's decay a (s ← a·s + b), for the window of lags the tangents keep. */
   readonly decays: readonly Expr[];

@@ -2,7 +2,8 @@
  * Unrolls the states on a history (docs/theory.md §3): constant-history values and the
  * sensitivities σ(j, k) = ∂s_{j+1}/∂x_{j−k} (x = g or θ), as exponential polynomials.
  *
- * With s_{j+1} = a·s_j + b(t = j), s_{j+1} = Σ_{u=0}^{j} a^u b(j−u), so
+ * With s_{j+1} = a·s_j + b(t = j), s_{j+1} = Σ_{u=0}^{j} a^u b(j−u) + a^{j+1}·s_0 (s_0 the
+ * state's initial value, a constant that decays away as n → ∞), so
  *   σᵢ(J, K) = a^K ∂b/∂x|_{J−K}
  *            + Σ_{u=0}^{K}   a^u Σ_l ∂b/∂s_l|_{J−u}      σ_l(J−u, K−u)      (new values of earlier states)
  *            + Σ_{u=0}^{K−1} a^u Σ_l ∂b/∂prev(s_l)|_{J−u} σ_l(J−u−1, K−u−1)  (previous values)
@@ -123,9 +124,11 @@ export class Unroller {
       // s = a·s + b at a fixed point: s = b/(1 − a)
       return this.simplify(`constant history of ${s.name}`, E.div(this.at(s.drive, E.sym('n')), E.sub(E.ONE, s.decay)));
     }
-    // s_{J+1} = Σ_{u=0}^{J} a^u b(J − u)
+    // s_{J+1} = Σ_{u=0}^{J} a^u b(J − u) + a^{J+1}·s_0
     const summand = E.mul(E.pow(s.decay, u), this.at(s.drive, E.sub(j, u)));
-    return this.sum(`constant-history value of ${s.name}`, summand, U, E.ZERO, j);
+    const driven = this.sum(`constant-history value of ${s.name}`, summand, U, E.ZERO, j);
+    if (E.isZero(s.init)) return driven;
+    return this.simplify(`constant-history value of ${s.name} from its initial value`, E.add(driven, E.mul(E.pow(s.decay, E.add(j, E.ONE)), s.init)));
   }
 
   /** σ(J, K) = ∂s_{J+1}/∂x_{J−K} for x = 'g' or 'theta'. */

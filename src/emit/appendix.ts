@@ -4,9 +4,9 @@
  * weights), the memoryless expansion M = Σ_k J_k D_k with its lag weights, and the sums.
  */
 import * as E from '../ir/expr.js';
-import type { Rule } from '../ir/rule.js';
+import { hasInitialValue, stateSource, type Rule } from '../ir/rule.js';
 import type { RecordedSum, RegimeResult } from '../derive/types.js';
-import { aligned, math, text, VECTOR, type Block } from './doc.js';
+import { aligned, math, text, VECTOR, type Block, type Inline } from './doc.js';
 import { latexSymbol, paren, toLatex, toLatexFactor, type LatexOptions } from './expr-latex.js';
 import { toText } from './expr-text.js';
 import { latexName, textName } from './names.js';
@@ -21,10 +21,23 @@ export function ruleSection(rule: Rule, out: Block[]) {
   });
   const lines = rule.states.map((s) => `${latexSymbol(s.name, step)} &= ${toLatex(s.rhs, step)}`);
   lines.push(`\\theta_{n+1} &= \\theta_n - h\\, ${toLatexFactor(rule.update, step)}`);
-  const plain = [...rule.states.map((s) => `state ${s.name} = ${s.source}`), `update ${rule.updateSource}`];
+  const plain = [...rule.states.map((s) => `state ${s.name} = ${stateSource(s)}`), `update ${rule.updateSource}`];
   out.push({ kind: 'display', tex: aligned(lines), plain: plain.join('\n') });
   if (rule.states.length)
-    out.push({ kind: 'para', content: [text('Every state starts at 0; a subscript n+1 is the new value, n the previous one.')] });
+    out.push({ kind: 'para', content: [...statesStart(rule), text('; a subscript n+1 is the new value, n the previous one.')] });
+}
+
+/** Where the states start (before step 0), as a clause: every one at 0, or each initial value that is not 0. */
+export function statesStart(rule: Rule, sentenceStart = true): Inline[] {
+  const started = rule.states.filter(hasInitialValue);
+  if (!started.length) return [text(`${sentenceStart ? 'E' : 'e'}very state starts at 0`)];
+  const out: Inline[] = [];
+  started.forEach((s, i) => {
+    out.push(text(i === 0 ? `${sentenceStart ? 'S' : 's'}tate ` : i === started.length - 1 ? ' and state ' : ', state '));
+    out.push(math(latexName(s.name), textName(s.name)), text(' starts at '), math(toLatex(s.init, VECTOR), toText(s.init)));
+  });
+  if (started.length < rule.states.length) out.push(text(', every other state at 0'));
+  return out;
 }
 
 export function unrolledSection(r: RegimeResult, out: Block[]) {

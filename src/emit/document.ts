@@ -8,8 +8,8 @@ import type { Expr } from '../ir/expr.js';
 import type {
   CorrectionTerm, Derivation, Interpretation, Potential, Regime, RegimeResult, Verdict, VerdictKind,
 } from '../derive/types.js';
-import type { Rule } from '../ir/rule.js';
-import { expansionSection, ruleSection, unrolledSection } from './appendix.js';
+import { hasInitialValue, type Rule } from '../ir/rule.js';
+import { expansionSection, ruleSection, statesStart, unrolledSection } from './appendix.js';
 import {
   aligned, COORD, exactNResult, math, unavailableText, named, regimeInlines, showRegime, text, VECTOR, type Block, type Inline, type Shown,
 } from './doc.js';
@@ -102,6 +102,8 @@ export function parameterBlocks(rule: Rule): Block[] {
       )]),
     });
   }
+  // the exact finite-n results depend on where the states start
+  if (rule.states.some(hasInitialValue)) out.push({ kind: 'para', content: [text('Initial values (before step 0): '), ...statesStart(rule, false), text('.')] });
   return out;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Expr } from '../ir/expr.js';
 import { toNumber } from '../ir/rational.js';
-import type { Domain } from '../ir/rule.js';
+import { hasInitialValue, type Domain, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, Potential, Regime, RegimeResult, Verdict } from '../derive/types.js';
 import { exactNResult, REGIME_LABEL, showRegime } from './doc.js';
 import { conditionMath } from './document.js';
@@ -24,7 +24,7 @@ export function emitJson(d: Derivation, regime: Regime): string {
   const v = it.verdict;
   const doc: Json = {
     schemaVersion: JSON_SCHEMA_VERSION,
-    rule: { name: d.rule.name, file: d.rule.file, cite: d.rule.cite ?? null },
+    rule: ruleJson(d.rule),
     parameters: d.rule.params.map((p) => ({ name: p.name, default: p.valueText, value: toNumber(p.value), domain: domain(p.domain) })),
     limits: [...d.limits],
     regime: {
@@ -53,6 +53,15 @@ export function emitJson(d: Derivation, regime: Regime): string {
     verification: d.verification ? { ...d.verification, regimes: [...d.verification.regimes], skipped: [...d.verification.skipped] } : null,
   };
   return `${JSON.stringify(sortKeys(doc), null, 2)}\n`;
+}
+
+/** `initialValues` only where a state starts away from 0 (a rule without `from` has the same JSON as before). */
+function ruleJson(rule: Rule): Json {
+  const started = rule.states.filter(hasInitialValue);
+  return {
+    name: rule.name, file: rule.file, cite: rule.cite ?? null,
+    ...(started.length ? { initialValues: started.map((s) => ({ state: s.name, value: expr(s.init) })) } : {}),
+  };
 }
 
 function verdictJson(v: Verdict): Json {

@@ -40,8 +40,10 @@ export function recursionFunctions(plan: RecursionPlan, readHyper: (indent: stri
       L.push(`${indent}${codeName.state(s.name)} = ${toJs(s.value, name)};`);
     }
   };
+  // each state starts at its initial value (a constant: its tangent starts at 0)
+  const initial = (s: RecursionPlan['states'][number]) => (E.isZero(s.init) ? '0' : toJs(s.init, nameOf));
   const declareStates = (indent: string, withTangents: boolean) =>
-    states.length ? [`${indent}let ${states.map((s) => `${codeName.state(s)} = 0${withTangents ? `, d${codeName.state(s)} = 0` : ''}`).join(', ')};`] : [];
+    states.length ? [`${indent}let ${plan.states.map((s) => `${codeName.state(s.name)} = ${initial(s)}${withTangents ? `, d${codeName.state(s.name)} = 0` : ''}`).join(', ')};`] : [];
 
   L.push('/** F⁽ⁿ⁾ by the recursion: the rule run on the constant history for steps 0..n (no closed form). */');
   L.push(`function directionExact(theta${T(': Float64Array')}, grad${T(': Float64Array')}, out${T(': Float64Array')}, hyper${T(': Partial<Hyper>')}, n${T(': number')})${T(': Float64Array')} {`);

@@ -477,10 +477,10 @@ function settle(a, ptr, len) {
   if (wasmPtr(a) < 0) { a.set(view(ptr, len)); return a; }
   return regions.has(a) ? refresh(a) : a;
 }
-/** Zeroed states in WebAssembly memory, n = 0. */
-function init(dim) {
-  const s = ts.init(dim);
-  for (const k of Object.keys(s.arrays)) s.arrays[k] = alloc(dim);
+/** The states at their initial values (the TypeScript module's), in WebAssembly memory; n = 0. */
+function init(dim, hyper = {}) {
+  const s = ts.init(dim, hyper);
+  for (const k of Object.keys(s.arrays)) { const a = alloc(dim); a.set(s.arrays[k]); s.arrays[k] = a; }
   return s;
 }
 `;

@@ -19,12 +19,13 @@
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
-import { isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
+import { hasInitialValue, isPrevName, stateOfPrev, type Rule } from '../ir/rule.js';
 import type { CorrectionTerm, Derivation, RegimeResult } from '../derive/types.js';
 import { Bindings, declarePrecise } from './optimizer-code.js';
 import { codeName, nameOf as jsName } from './code-names.js';
 import { PRECISE_DECLARATION_JS } from '../runtime/precise.js';
 import { toText } from './expr-text.js';
+import { toJs } from './expr-js.js';
 import { refuseNonF32Constants, toWgsl, WGSL_PRELUDE, WgslUnsupportedError } from './expr-wgsl.js';
 import { gatherInvariantCoefficients } from './gather.js';
 
@@ -84,6 +85,12 @@ export interface WgslModule {
   readonly params: readonly string[];
   readonly defaults: Readonly<Record<string, number>>;
   readonly states: readonly string[];
+  /**
+   * A JavaScript function expression `(hyper) => number[]`: each state's initial value, in
+   * the order of `states`, in float64 (hyper holds every parameter); absent when every state
+   * starts at 0. The runner compiles it as it does `uniformsJs`.
+   */
+  readonly initialJs?: string;
   readonly workgroupSize: number;
   /** One step of the optimizer in place: θ and every state; the caller advances n. */
   readonly step: WgslKernel;
@@ -305,11 +312,23 @@ export function emitWgsl(rule: Rule, d: Derivation): WgslModule {
     params: rule.params.map((p) => p.name),
     defaults: Object.fromEntries(rule.params.map((p) => [p.name, Number(p.valueText)])),
     states,
+    ...(rule.states.some(hasInitialValue) ? { initialJs: initialJs(rule) } : {}),
     workgroupSize: WORKGROUP_SIZE,
     step,
     asymptotic: regime(d.asymptotic, 'asymptotic (n → ∞)'),
     exact: !exactN ? { unavailable: 'the exact finite-n form was not derived (derive with exactN: true)' } : 'unavailable' in exactN ? { unavailable: exactN.recursion ? `no closed form (${exactN.unavailable}); the TypeScript module evaluates it by running the rule step by step` : exactN.unavailable } : regime(exactN, 'exact finite n'),
   };
+}
+
+/** The states' initial values as a function of the parameters, the text of `WgslModule.initialJs`. */
+function initialJs(rule: Rule): string {
+  const read = rule.params.filter((p) => rule.states.some((s) => E.hasSymbol(s.init, p.name)));
+  return [
+    '(hyper) => {',
+    ...read.map((p) => `  const ${codeName.param(p.name)} = hyper[${JSON.stringify(p.name)}];`),
+    `  return [${rule.states.map((s) => toJs(s.init, jsName)).join(', ')}];`,
+    '}',
+  ].join('\n');
 }
 
 /** Every kernel of a module with its path (`step`, `asymptotic.direction`, …), for printing and tests. */

@@ -1,5 +1,5 @@
 /** A parsed optimizer rule: the input of the derivation. Immutable. */
-import type { Expr } from './expr.js';
+import { isZero, type Expr } from './expr.js';
 import type { Dim, MExpr } from '../matrix/expr.js';
 import type { Rational } from './rational.js';
 import type { Span } from './diagnostics.js';
@@ -37,10 +37,20 @@ export interface StateDecl {
   readonly name: string;
   readonly rhs: Expr;
   readonly source: string;
+  /** s_0, the value before step 0 (`state s = … from INIT`): reads parameters and numbers only; 0 unless the rule says otherwise. */
+  readonly init: Expr;
+  /** The initial value as written after `from`; '0' when the rule gives none. */
+  readonly initSource: string;
   readonly span: Span;
   /** Added by the parser for prev(g) or prev(theta): a state of decay 0 holding the input (not in the file). */
   readonly implicit?: true;
 }
+
+/** Whether a state starts away from 0 (its rule line says `from …` with a value that is not 0). */
+export const hasInitialValue = (s: StateDecl | MatrixStateDecl): s is StateDecl => 'init' in s && !isZero(s.init);
+
+/** A state's right-hand side as written, with `from INIT` when it starts away from 0. */
+export const stateSource = (s: StateDecl | MatrixStateDecl) => (hasInitialValue(s) ? `${s.source} from ${s.initSource}` : s.source);
 
 export interface Rule {
   readonly name: string;

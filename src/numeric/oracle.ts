@@ -35,7 +35,8 @@ const G = 0, THETA = 1, N = 2, PREV_G = 3, PREV_THETA = 4;
 interface Compiled {
   readonly nSlots: number;
   readonly params: ReadonlyMap<string, number>; // name → slot
-  readonly states: readonly { slot: number; prev: number; kernel: Kernel }[];
+  /** Each state's slots, its recursion and its initial value (a kernel over the parameters). */
+  readonly states: readonly { slot: number; prev: number; kernel: Kernel; init: Kernel }[];
   readonly update: Kernel;
 }
 
@@ -149,14 +150,15 @@ function compile(rule: Rule, majorant = false): Compiled {
   const compiled: Compiled = {
     nSlots: slots.size,
     params,
-    states: rule.states.map((s) => ({ slot: slots.get(s.name)!, prev: slots.get(`prev ${s.name}`)!, kernel: kernel(s.source) })),
+    states: rule.states.map((s) => ({ slot: slots.get(s.name)!, prev: slots.get(`prev ${s.name}`)!, kernel: kernel(s.source), init: kernel(s.initSource) })),
     update: kernel(rule.updateSource),
   };
   cache.set(rule, compiled);
   return compiled;
 }
 
-interface Setup { c: Compiled; V: Float64Array; T: Float64Array; o: Float64Array; d: number }
+/** `init`: each state's value before step 0, at these parameters. */
+interface Setup { c: Compiled; V: Float64Array; T: Float64Array; o: Float64Array; d: number; init: Float64Array }
 
 function setup(input: OracleInput, majorant = false): Setup {
   const { rule, theta, g, hessian, n } = input;
@@ -171,7 +173,9 @@ function setup(input: OracleInput, majorant = false): Setup {
     if (s === undefined) throw new Error(`oracle: '${rule.name}' has no parameter '${name}'`);
     V[s] = value;
   }
-  return { c, V, T, o: new Float64Array(2), d };
+  const o = new Float64Array(2);
+  const init = Float64Array.from(c.states, (st) => { st.init(V, T, o); return o[0]!; });
+  return { c, V, T, o, d, init };
 }
 
 /** The gradient coordinate j seen at step s of the history (at θ: the history is constant). */
@@ -185,7 +189,7 @@ type GradientAt = (s: number, j: number) => number;
 function run(S: Setup, j: number, gAt: GradientAt, thj: number, last: number,
   dG?: Float64Array, dTh?: Float64Array, record?: Float64Array): void {
   const { c, V, T, o, d } = S;
-  for (const st of c.states) { V[st.slot] = T[st.slot] = 0; }
+  c.states.forEach((st, k) => { V[st.slot] = S.init[k]!; T[st.slot] = 0; });
   V[THETA] = thj; T[G] = T[THETA] = T[N] = 0;
   V[PREV_G] = T[PREV_G] = V[PREV_THETA] = T[PREV_THETA] = 0;
   for (let s = 0; s <= last; s++) {

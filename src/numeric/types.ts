@@ -6,7 +6,7 @@
 /** Hyperparameters by name (a rule's parameters). */
 export type Hyper = Readonly<Record<string, number>>;
 
-/** Optimizer state: the step index n and one array per rule state, zeroed by init. */
+/** Optimizer state: the step index n and one array per rule state, set by init to the state's initial value (0 unless the rule gives one). */
 export interface OptimizerState {
   n: number;
   readonly arrays: Record<string, Float64Array>;
@@ -28,7 +28,11 @@ export type Hvp = (v: Float64Array) => Float64Array;
 export interface OptimizerModule {
   readonly name: string;
   readonly defaults: Hyper;
-  init(dim: number): OptimizerState;
+  /**
+   * n = 0 and every state at its initial value. A rule's initial value (`from …`) may read
+   * the parameters: pass the hyperparameters `step` will get (the defaults otherwise).
+   */
+  init(dim: number, hyper?: Partial<Hyper>): OptimizerState;
   /** The true optimizer, in place (θ and the state); increments state.n. */
   step(theta: Float64Array, grad: Float64Array, state: OptimizerState, h: number, hyper?: Partial<Hyper>): void;
   /** F⁽ⁿ⁾(θ) on a constant history: exact finite-n when n is given, else the n → ∞ form. */

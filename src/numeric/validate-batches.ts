@@ -62,7 +62,7 @@ export function runBatchValidation(opts: BatchValidationOptions): BatchValidatio
   const runs = hs.map((h) => {
     const steps = Math.round(horizon / h);
     const theta = theta0.slice(), grad = new Float64Array(dim);
-    const state = module.init(dim);
+    const state = module.init(dim, hyper);
     const tracks = { pathwise: theta0.slice(), none: theta0.slice() };
     const gap = { pathwise: 0, none: 0 };
     for (let n = 0; n < steps; n++) {

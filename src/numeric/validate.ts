@@ -210,7 +210,7 @@ function runStepSize(
   const floor = ROUNDING_GAP * Math.max(1, maxAbs(theta0));
   const theta = theta0.slice();
   const grad = new Float64Array(dim);
-  const state = module.init(dim);
+  const state = module.init(dim, hyper);
   const tracks: Memoryless[] = VARIANTS.map((variant) => {
     const t = theta0.slice();
     const out = new Float64Array(dim);

@@ -54,8 +54,11 @@ export interface GpuOptimizer {
   writeGrad(g: ArrayLike<number>): void;
   readTheta(): Promise<Float32Array>;
   readState(name: string): Promise<Float32Array>;
-  /** Zeroes the states and n (θ and g stay). */
-  reset(): void;
+  /**
+   * Sets every state to its initial value (0 unless the rule gives one, `from …`, which may
+   * read these hyperparameters) and n to 0; θ and g stay.
+   */
+  reset(hyper?: Partial<Hyper>): void;
   /** The optimizer: θ −= h·update with the gradient in `grad`, states advance, n + 1. Queued, not awaited. */
   step(h: number, hyper?: Partial<Hyper>): void;
   /** F⁽ⁿ⁾(θ) at the current θ and g: exact finite-n when n is given, else the n → ∞ form. */
@@ -82,8 +85,12 @@ interface Compiled {
 
 const STORAGE = 0x80 | 0x4 | 0x8; // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST, without the global
 
-/** Compiles every kernel of `m` for arrays of length dim; rejects with the WGSL error if one does not compile. */
-export async function createGpuOptimizer(device: GPUDevice, m: WgslModule, dim: number): Promise<GpuOptimizer> {
+/**
+ * Compiles every kernel of `m` for arrays of length dim, the states at their initial values
+ * (at `hyper`: pass the hyperparameters `step` will get); rejects with the WGSL error if a
+ * kernel does not compile.
+ */
+export async function createGpuOptimizer(device: GPUDevice, m: WgslModule, dim: number, hyper: Partial<Hyper> = {}): Promise<GpuOptimizer> {
   if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be a positive integer, got ${dim}`);
   const errors: string[] = [];
   const onError = (ev: Event) => errors.push((ev as GPUUncapturedErrorEvent).error.message);
@@ -202,6 +209,14 @@ export async function createGpuOptimizer(device: GPUDevice, m: WgslModule, dim: 
     if (x.length !== dim) throw new RangeError(`expected ${dim} numbers, got ${x.length}`);
     device.queue.writeBuffer(dst, 4 * offset, x instanceof Float32Array ? x : Float32Array.from(x));
   };
+  // the states' initial values; a new buffer is zeroed, so only a rule that says `from …` writes them
+  const initial = m.initialJs === undefined ? undefined : new Function(`"use strict"; return (${m.initialJs});`)() as (hyper: Hyper) => number[];
+  const initStates = (hyper: Partial<Hyper>) => {
+    if (!initial) return;
+    const values = initial({ ...m.defaults, ...(hyper as Hyper) });
+    m.states.forEach((s, k) => write(buffers.states[s]!, new Float32Array(dim).fill(values[k]!)));
+  };
+  initStates(hyper);
   let n = 0;
   const correction = async (hvp: GpuHvp, hyper: Partial<Hyper>, nn: number | undefined): Promise<void> => {
     const fields = pick(nn, 'fields');
@@ -228,10 +243,11 @@ export async function createGpuOptimizer(device: GPUDevice, m: WgslModule, dim: 
       if (!b) throw new Error(`${m.name} has no state ${JSON.stringify(s)}`);
       return read(b);
     },
-    reset() {
+    reset(hyper = {}) {
       const enc = device.createCommandEncoder();
       for (const b of Object.values(buffers.states)) enc.clearBuffer(b);
       device.queue.submit([enc.finish()]);
+      initStates(hyper);
       n = 0;
     },
     step(h, hyper = {}) {

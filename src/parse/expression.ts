@@ -22,6 +22,8 @@ export interface ExprScope {
   readonly fns: ReadonlyMap<string, FnDecl>;
   /** prev(g) and prev(theta): the symbol that reads the input's previous value (a state the parser adds). */
   readonly previousInput?: (input: 'g' | 'theta', at: Span) => Expr;
+  /** Why prev() cannot be read here (a state's initial value), when it cannot. */
+  readonly noPrev?: string;
 }
 
 const BUILTIN_FNS = ['sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev'] as const;
@@ -104,6 +106,7 @@ export class ExprReader {
       if (n.args.length !== k) throw this.error('rule/syntax', `${name} takes ${k} argument${k === 1 ? '' : 's'}, got ${n.args.length}`, at);
     };
     if (name === 'prev') {
+      if (this.scope.noPrev) throw this.error('rule/unknown-symbol', this.scope.noPrev, at);
       arity(1);
       const a = n.args[0]!;
       if (a.type !== 'name') throw this.error('rule/syntax', 'prev() takes the name of a state', a.at);

@@ -8,6 +8,7 @@ import { isSymmetric, type MExpr } from '../matrix/expr.js';
 import { ExprReader, type ExprScope } from './expression.js';
 import { MatrixExprReader, type MatrixScope, type MatrixShape } from './matrix-expression.js';
 import { LIMITS, numberProblem, quote, shorten } from './limits.js';
+import { evaluate } from '../ir/eval.js';
 import { latexName, textName } from '../emit/names.js';
 
 /** Two names that print alike (beta1 and beta_1 are both β₁) would make every document ambiguous. */
@@ -17,7 +18,9 @@ const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
 // one way to match each number (no backtracking over how its digits split)
 const NUMBER = '[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?';
 const KEYWORDS = ['optimizer', 'cite', 'shape', 'param', 'fn', 'state', 'update'];
-const TAKEN = new Set(['I', 'msign', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
+const TAKEN = new Set(['I', 'msign', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', 'from', ...KEYWORDS]);
+/** `from` between a state's recursion and its initial value: a whole word (no name can be `from`). */
+const FROM = /(?<![A-Za-z0-9_.])from(?![A-Za-z0-9_])/;
 
 /** Strips a trailing # comment, leaving # inside a quoted string alone. */
 function stripComment(line: string): string {
@@ -124,6 +127,7 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
     }
     for (const r of ['g', 'theta', 'n']) symbols.set(r, E.sym(r));
     forbidden.set('h', "'h' is the step size: the update is multiplied by it, so it cannot appear inside a rule expression");
+    forbidden.set('from', "'from' gives a state its initial value, at the end of its line: state NAME = EXPR from INIT");
     const prevable = new Set<string>();
     if (!fnArgs) {
       for (const s of states) {
@@ -138,6 +142,41 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
       }
     }
     return { symbols, prevable, ownState, forbidden, fns: new Map(fns.map((f) => [f.name, f])), previousInput };
+  };
+
+  /**
+   * Scope for the initial value of `state`: the parameters, numbers and fn helpers, nothing
+   * that changes from step to step (g, theta, n, the states).
+   */
+  const initScope = (state: string): ExprScope => {
+    const why = (what: string) => `the initial value of ${quote(state)} is its value before step 0, built from the parameters and numbers; it cannot read ${what}`;
+    const forbidden = new Map<string, string>([
+      ['g', why("the gradient 'g'")], ['theta', why("the iterate 'theta'")], ['n', why("the step index 'n'")],
+      ['h', "'h' is the step size: the update is multiplied by it, so it cannot appear inside a rule expression"],
+    ]);
+    for (const s of [...states.map((x) => x.name), ...failedStates, state]) forbidden.set(s, why(s === state ? `${quote(s)} itself` : `the state ${quote(s)}`));
+    return {
+      symbols: new Map(params.map((p) => [p.name, E.sym(p.name)])), prevable: new Set(), forbidden,
+      fns: new Map(fns.map((f) => [f.name, f])), noPrev: why('a previous value prev(…)'),
+    };
+  };
+
+  /** The initial value after `from`, or undefined after reporting why it cannot be one. */
+  const readInit = (state: string, text: string, line: number, col: number): Expr | undefined => {
+    const e = readExpr(text, line, col, initScope(state));
+    if (!e) return undefined;
+    // a fn helper may read g, theta or n in its body
+    const varying = ['g', 'theta', 'n'].find((x) => E.hasSymbol(e, x));
+    if (varying) {
+      report('rule/unknown-symbol', line, col, `the initial value of ${quote(state)} reads '${varying}' through a fn call; it may read the parameters and numbers only`);
+      return undefined;
+    }
+    const v = evaluate(e, Object.fromEntries(params.map((p) => [p.name, toNumber(p.value)])));
+    if (!Number.isFinite(v)) {
+      report('rule/bad-constant', line, col, `the initial value of ${quote(state)} is ${Number.isNaN(v) ? 'not a real number' : 'infinite'} at the default parameters`);
+      return undefined;
+    }
+    return e;
   };
 
   const readExpr = (text: string, line: number, col: number, scope: ExprScope): Expr | undefined => {
@@ -262,20 +301,35 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
       }
       case 'state': {
         const m = new RegExp(`^(${IDENT})\\s*=\\s*(.+)$`).exec(body);
-        if (!m) return report('rule/syntax', lineNo, restCol, 'expected: state NAME = expression');
-        const [, id, exprText] = m;
+        if (!m) return report('rule/syntax', lineNo, restCol, 'expected: state NAME = expression [from INITIAL VALUE]');
+        const [, id, text] = m;
         if (update || mupdate) return report('rule/state-order', lineNo, col0, 'states must be declared before the update');
         if (++seen.state > LIMITS.states) refuse(lineNo, col0, `a rule may have at most ${LIMITS.states} states`);
         if (!declare(id!, lineNo, restCol)) return;
-        const exprCol = col0 + line.trim().indexOf(exprText!, kw.length + 1 + id!.length);
+        const exprCol = col0 + line.trim().indexOf(text!, kw.length + 1 + id!.length);
+        // `EXPR from INIT`: the recursion, then the value before step 0
+        const from = FROM.exec(text!);
+        const exprText = from ? text!.slice(0, from.index).trimEnd() : text!;
+        const initRaw = from ? text!.slice(from.index + 'from'.length) : '';
+        const initText = initRaw.trim();
+        const fromCol = exprCol + (from?.index ?? 0);
+        const initCol = fromCol + 'from'.length + initRaw.length - initRaw.trimStart().length;
+        const fail = (code: DiagnosticCode, col: number, message: string) => { failedStates.add(id!); report(code, lineNo, col, message); };
+        if (from && !exprText) return fail('rule/syntax', exprCol, `expected the recursion of ${quote(id!)} before 'from': state NAME = EXPR from INIT`);
+        if (from && !initText) return fail('rule/syntax', fromCol, `expected an initial value after 'from': state NAME = EXPR from INIT`);
+        const again = FROM.exec(initText);
+        if (again) return fail('rule/syntax', initCol + again.index, `'from' is given twice; a state has one initial value: state NAME = EXPR from INIT`);
         if (shapeSpan) {
-          const st = readMatrixState(id!, exprText!, at(lineNo, exprCol));
-          if (st) mstates.push({ name: id!, ...st, source: exprText!, span: at(lineNo, restCol) });
+          // refused, but the state is still read: its uses raise no second error
+          if (from) report('rule/unsupported', lineNo, fromCol, 'initial values (from …) are not supported in matrix rules yet: a matrix state starts at 0');
+          const st = readMatrixState(id!, exprText, at(lineNo, exprCol));
+          if (st) mstates.push({ name: id!, ...st, source: exprText, span: at(lineNo, restCol) });
           else failedStates.add(id!);
           return;
         }
-        const expr = readExpr(exprText!, lineNo, exprCol, scopeFor(id!));
-        if (expr) states.push({ name: id!, rhs: expr, source: exprText!, span: at(lineNo, restCol) });
+        const expr = readExpr(exprText, lineNo, exprCol, scopeFor(id!));
+        const init = from ? readInit(id!, initText, lineNo, initCol) : E.ZERO;
+        if (expr && init) states.push({ name: id!, rhs: expr, source: exprText, init, initSource: from ? initText : '0', span: at(lineNo, restCol) });
         else failedStates.add(id!);
         return;
       }
@@ -318,7 +372,7 @@ export function parseRuleFile(source: string, file = '<rule>'): Rule | MatrixRul
   for (const [input, span] of previousUses) {
     let id = `${input}_prev`;
     for (let i = 2; declared.has(id); i++) id = `${input}_prev${i}`;
-    implicit.push({ name: id, rhs: E.sym(input), source: input, span, implicit: true });
+    implicit.push({ name: id, rhs: E.sym(input), source: input, init: E.ZERO, initSource: '0', span, implicit: true });
     renamed.set(placeholder(input).name, E.sym(prevName(id)));
   }
   const rename = (e: Expr) => (renamed.size ? E.subs(e, renamed) : e);

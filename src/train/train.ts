@@ -195,7 +195,7 @@ function run(config: TrainConfig, options: TrainOptions, setup: Setup, beforeWri
 
   const logFile = join(config.out, LOG_FILE), ckptFile = join(config.out, CHECKPOINT_FILE);
   let theta = mlp.init(config.seed);
-  let state = module.init(mlp.dim);
+  let state = module.init(mlp.dim, setup.hyper);
   let start = 0;
   const ckpt = options.resume ? readCheckpoint(ckptFile) : undefined;
   if (ckpt) {

@@ -7,9 +7,10 @@ import { parseRule } from '../../src/parse/rule-file.js';
 import { derive } from '../../src/derive/index.js';
 import { loadOptimizer } from '../../src/numeric/compile.js';
 import { verifyModule } from '../../src/numeric/verify-module.js';
-import { oracleCorrection, oracleDirection } from '../../src/numeric/oracle.js';
+import { oracleDirection } from '../../src/numeric/oracle.js';
 import { samplePoint } from '../../src/verify/sample.js';
 import { ruleFacts, runValidation, validationParams } from '../../src/numeric/validate.js';
+import { agreement, maxRel } from './agreement.js';
 import { PROBLEMS } from '../../src/numeric/problems/index.js';
 
 // PyTorch's RMSprop(momentum=mu): the momentum buffer accumulates the normalized gradient
@@ -31,29 +32,6 @@ state v = beta2*v + (1 - beta2)*g^2
 state m = beta1*m + (1 - beta1)*g/(sqrt(v/(1 - beta2^(n+1))) + eps)
 update m/(1 - beta1^(n+1))
 `;
-
-const maxRel = (a: Float64Array, b: Float64Array) => {
-  let d = 0, s = 0;
-  a.forEach((x, i) => { d = Math.max(d, Math.abs(x - b[i]!)); s = Math.max(s, Math.abs(b[i]!)); });
-  return s > 0 ? d / s : d;
-};
-
-function agreement(source: string, params: Record<string, number>, ns: readonly number[]) {
-  const rule = parseRule(source, 'rule.rule');
-  const d = derive(rule, { exactN: true, verify: true });
-  const mod = loadOptimizer(rule, d);
-  const p = samplePoint(11);
-  const hvp = (v: Float64Array) => Float64Array.from(v, (_, i) => v.reduce((acc, x, j) => acc + p.hessian[i * 3 + j]! * x, 0));
-  let worst = 0;
-  for (const n of ns) {
-    const input = { rule, params, theta: p.theta, g: p.g, hessian: p.hessian, n };
-    worst = Math.max(worst, maxRel(mod.direction(p.theta, p.g, params, n), oracleDirection(input)));
-    const m = mod.correction(p.theta, p.g, hvp, params, n);
-    if (n === 0) for (const x of m) expect(x).toBe(0);
-    else worst = Math.max(worst, maxRel(m, oracleCorrection(input)));
-  }
-  return { rule, d, mod, worst };
-}
 
 describe('the exact finite-n regime by the recursion', () => {
   for (const [name, source, equal] of [['RMSProp with momentum', RMSPROP_MOMENTUM, { alpha: 0.9, mu: 0.9 }], ['LaProp', LAPROP, { beta1: 0.999, beta2: 0.999 }]] as const) {

@@ -86,7 +86,7 @@ describe('verification', () => {
   it('a state with decay 0 derives asymptotically; its exact finite-n form has no closed form (not a singular update) and is evaluated by the recursion', () => {
     const rule = parseRule('optimizer ZeroDecay\nparam beta = 0.9 in (0, 1)\nstate m = beta*m + (1-beta)*g\nstate q = 0*q + g\nupdate m + 0.5*(g - q)\n', 'zero.rule');
     const d = derive(rule, { exactN: true, verify: true });
-    expect(d.exactN).toMatchObject({ unavailable: expect.stringMatching(/state 'q' has decay 0/), recursion: expect.anything() });
+    expect(d.exactN).toMatchObject({ unavailable: expect.stringMatching(/decay 0/), recursion: expect.anything() });
     expect(verifyModule(rule, d, loadOptimizer(rule, d)).regimes).toEqual(['asymptotic', 'exact-n']);
     // each reason for a skipped check is listed once, with every parameter point it applies to
     const reasons = d.verification!.skipped.map((s) => s.replace(/ \(.*\)$/, ''));
