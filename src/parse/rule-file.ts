@@ -17,7 +17,7 @@ const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
 // one way to match each number (no backtracking over how its digits split)
 const NUMBER = '[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?';
 const KEYWORDS = ['optimizer', 'cite', 'shape', 'param', 'fn', 'state', 'update'];
-const TAKEN = new Set(['I', 'msign', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
+const TAKEN = new Set(['I', 'msign', 'sqrt', ...E.FN_NAMES, 'pow', 'prev', 'inf', 'in', ...KEYWORDS]);
 
 /** Strips a trailing # comment, leaving # inside a quoted string alone. */
 function stripComment(line: string): string {
