@@ -58,6 +58,7 @@ function fromSyntax(n: SyntaxNode, back: Map<string, string>): Expr {
         case 'sign': return E.sign(a[0]!);
         case 'exp': return E.call('exp', a[0]!);
         case 'log': return E.call('log', a[0]!);
+        case 'tanh': return E.call('tanh', a[0]!);
       }
       throw new Error(`unexpected function ${n.name}`);
     }

@@ -39,6 +39,7 @@ export function diff(e: Expr, x: string, ctx: DiffContext = {}): Expr {
           case 'sign': ctx.onSignDerivative?.(u.arg); r = E.ZERO; break; // sign' = 0 away from 0
           case 'exp': r = E.mul(u, d(u.arg)); break;
           case 'log': r = E.mul(d(u.arg), E.pow(u.arg, E.MINUS_ONE)); break;
+          case 'tanh': r = E.mul(E.sub(E.ONE, E.pow(u, E.num(2))), d(u.arg)); break; // tanh' = 1 − tanh²
         }
         break;
       case 'sum':

@@ -68,7 +68,7 @@ function print(e: Expr, name: NameOf, bound?: ReadonlyMap<Expr, string>): Out {
       return atom(`Math.pow(${p(e.base).s}, ${p(e.exp).s})`);
     }
     case 'call': {
-      const fn = { abs: 'Math.abs', sign: 'Math.sign', exp: 'Math.exp', log: 'Math.log' }[e.fn];
+      const fn = { abs: 'Math.abs', sign: 'Math.sign', exp: 'Math.exp', log: 'Math.log', tanh: 'Math.tanh' }[e.fn];
       return atom(`${fn}(${p(e.arg).s})`);
     }
     case 'sum': {

@@ -105,6 +105,7 @@ class LatexPrinter {
       // e^{x} binds like a power: (e^{x})^{2}
       case 'exp': return printed(`e^{${a}}`, PREC.power);
       case 'log': return printed(`\\log${paren(a)}`, PREC.atom);
+      case 'tanh': return printed(`\\tanh${paren(a)}`, PREC.atom);
     }
   }
 

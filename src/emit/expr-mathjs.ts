@@ -6,13 +6,13 @@
  * as something else (a keyword, one of the functions printed here) is refused.
  */
 import type { Expr } from '../ir/expr.js';
-import { freeSymbols } from '../ir/expr.js';
+import { FN_NAMES, freeSymbols } from '../ir/expr.js';
 import { MATHJS_WORDS } from '../ir/rule.js';
 import { asFraction, isSqrt, signedTerms } from './layout.js';
 import { inSlot, PREC, printed, SLOT, type Printed } from './precedence.js';
 
 /** Words mathjs parses as operators or constants (a rule cannot use them), and the functions this printer emits. */
-const RESERVED = new Set([...MATHJS_WORDS, 'sqrt', 'abs', 'sign', 'exp', 'log']);
+const RESERVED = new Set([...MATHJS_WORDS, 'sqrt', ...FN_NAMES]);
 
 /** The mathjs name of an IR symbol: the previous value `m@prev` of state m is `m_prev`. */
 export function mathjsName(name: string): string {

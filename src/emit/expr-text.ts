@@ -80,6 +80,7 @@ class TextPrinter {
       case 'sign': return printed(`sign(${a})`, PREC.atom);
       case 'exp': return printed(`exp(${a})`, PREC.atom);
       case 'log': return printed(`log(${a})`, PREC.atom);
+      case 'tanh': return printed(`tanh(${a})`, PREC.atom);
     }
   }
 

@@ -9,9 +9,10 @@
  * Where WebAssembly differs from JS:
  * - `Math.sign` has no instruction: sign(x) = copysign(1, x) when x ≠ 0 and x = x, else x
  *   (so ±0 and NaN pass through, as in JS).
- * - `Math.pow` with any exponent other than ½ and 2, `Math.exp`, `Math.log` are the JS
- *   functions themselves, imported (`m.pow`, `m.exp`, `m.log`); in f64x2 code each lane is
- *   extracted, passed to the import, and put back (a scalar path inside the vector loop).
+ * - `Math.pow` with any exponent other than ½ and 2, `Math.exp`, `Math.log`, `Math.tanh` are
+ *   the JS functions themselves, imported (`m.pow`, `m.exp`, `m.log`, `m.tanh`); in f64x2
+ *   code each lane is extracted, passed to the import, and put back (a scalar path inside
+ *   the vector loop).
  * - Σ nodes are not compiled: the caller falls back to the TypeScript module for that
  *   function (`hasSum`).
  */
@@ -28,8 +29,12 @@ export const IMPORTS = [
   { module: 'm', name: 'pow', arity: 2 },
   { module: 'm', name: 'exp', arity: 1 },
   { module: 'm', name: 'log', arity: 1 },
+  { module: 'm', name: 'tanh', arity: 1 },
 ] as const;
-const POW = 0, EXP = 1, LOG = 2;
+const POW = 0, EXP = 1, LOG = 2, TANH = 3;
+
+/** The import object that supplies IMPORTS, as JavaScript source: each is the Math function of its name. */
+export const IMPORT_OBJECT_JS = `{ m: { ${IMPORTS.map((im) => `${im.name}: Math.${im.name}`).join(', ')} } }`;
 
 export interface WatContext {
   readonly lanes: Lanes;
@@ -139,6 +144,7 @@ class Printer {
           case 'sign': this.sign(e.arg); break;
           case 'exp': this.importCall(EXP, [e.arg]); break;
           case 'log': this.importCall(LOG, [e.arg]); break;
+          case 'tanh': this.importCall(TANH, [e.arg]); break;
         }
         return 4;
       }

@@ -147,7 +147,10 @@ function print(e: Expr, name: NameOf, bound?: ReadonlyMap<Expr, string>): Out {
       return atom(`pow(${p(e.base).s}, ${p(e.exp).s})`);
     }
     case 'call': {
-      // abs, sign, exp, log are WGSL builtins with JavaScript's meaning (sign(0) = 0).
+      // abs, sign, exp, log, tanh are WGSL builtins with JavaScript's meaning (sign(0) = 0).
+      // WGSL differs: tanh may be computed as sinh/cosh, NaN once exp overflows (|x| ≳ 89 in
+      // f32); tanh is ±1 in f32 from |x| ≈ 9.1 on, so its argument is clamped to ±15.
+      if (e.fn === 'tanh') return atom(`tanh(clamp(${p(e.arg).s}, -15.0f, 15.0f))`);
       return atom(`${e.fn}(${p(e.arg).s})`);
     }
     case 'sum':

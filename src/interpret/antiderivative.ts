@@ -5,6 +5,7 @@
  *   ∫ (x+a)ᵖ = (x+a)ᵖ⁺¹/(p+1), ∫ (x+a)⁻¹ = log(x+a)
  *   ∫ x·(x+a)ᵖ = ∫ (x+a)ᵖ⁺¹ − a·∫ (x+a)ᵖ
  *   ∫ x·(x²+a)ᵖ = (x²+a)ᵖ⁺¹/(2(p+1)), ∫ x·(x²+a)⁻¹ = log(x²+a)/2
+ *   ∫ tanh(kx) = (|kx| + log(1 + e^(−2|kx|)))/k   (log cosh(kx) + log 2, with no exp to overflow)
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
@@ -18,6 +19,15 @@ function shifted(base: Expr, x: string, d: 1 | 2): Expr | undefined {
   const rest = base.terms.filter((t) => t !== X);
   if (rest.length !== base.terms.length - 1 || rest.some((t) => E.hasSymbol(t, x))) return undefined;
   return E.add(...rest);
+}
+
+/** k when u = k·x with k free of x, else undefined. */
+function slope(u: Expr, x: string): Expr | undefined {
+  const X = E.sym(x);
+  if (u === X) return E.ONE;
+  if (u.kind !== 'mul' || !u.factors.includes(X)) return undefined;
+  const k = u.factors.filter((f) => f !== X);
+  return k.some((f) => E.hasSymbol(f, x)) ? undefined : E.mul(...k);
 }
 
 function powerRule(u: Expr, p: Expr, scale: Expr): Expr {
@@ -37,6 +47,11 @@ function term(t: Expr, x: string): Expr | undefined {
   if (parts.length === 1) {
     const [b, p] = parts[0]!;
     if (b === X) return powerRule(X, p, constant);
+    const k = b.kind === 'call' && b.fn === 'tanh' && E.isOne(p) ? slope(b.arg, x) : undefined;
+    if (k) {
+      const a = E.abs(E.mul(k, X));
+      return E.mul(constant, E.add(a, E.call('log', E.add(E.ONE, E.call('exp', E.mul(E.num(-2), a))))), E.pow(k, E.MINUS_ONE));
+    }
     const a = shifted(b, x, 1);
     if (a) return powerRule(b, p, constant);
     return undefined;

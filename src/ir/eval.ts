@@ -37,6 +37,7 @@ export function evaluate(e: Expr, env: Env): number {
         case 'sign': return Math.sign(a);
         case 'exp': return Math.exp(a);
         case 'log': return Math.log(a);
+        case 'tanh': return Math.tanh(a);
       }
     }
     // falls through only if a new FnName is added without a case (caught by the type checker)
@@ -101,6 +102,7 @@ export function evaluateWithError(e: Expr, env: Env): [number, number] {
         case 'sign': return [Math.sign(a), Math.abs(a) <= ea ? 2 : 0];
         case 'exp': { const v = Math.exp(a); return [v, v * (ea + U)]; }
         case 'log': return [Math.log(a), ea / Math.abs(a) + U];
+        case 'tanh': { const v = Math.tanh(a); return [v, (1 - v * v) * ea + Math.abs(v) * U]; }
       }
       return [NaN, 0];
     }

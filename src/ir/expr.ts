@@ -8,8 +8,8 @@
 import * as Q from './rational.js';
 import type { Rational } from './rational.js';
 
-export type FnName = 'abs' | 'sign' | 'exp' | 'log';
-export const FN_NAMES: readonly FnName[] = ['abs', 'sign', 'exp', 'log'];
+export type FnName = 'abs' | 'sign' | 'exp' | 'log' | 'tanh';
+export const FN_NAMES: readonly FnName[] = ['abs', 'sign', 'exp', 'log', 'tanh'];
 
 export type Expr = Num | Sym | Add | Mul | Pow | Call | Sum;
 export interface Num { readonly kind: 'num'; readonly value: Rational }
@@ -329,6 +329,7 @@ export function call(fn: FnName, arg: Expr): Expr {
       if (arg.kind === 'num') return num(Q.cmp(arg.value, Q.ZERO));
       if (arg.kind === 'mul') return mul(...arg.factors.map((f) => call('sign', f)));
       if (arg.kind === 'call' && arg.fn === 'sign') return arg;
+      if (arg.kind === 'call' && arg.fn === 'tanh') return call('sign', arg.arg);
       if (arg.kind === 'call' && (arg.fn === 'abs' || arg.fn === 'exp')) return ONE; // a.e.
       if (arg.kind === 'pow' && isEvenInteger(arg.exp)) return ONE; // a.e.
       if (arg.kind === 'pow' && isIntegerNum(arg.exp)) return call('sign', arg.base);
@@ -342,8 +343,22 @@ export function call(fn: FnName, arg: Expr): Expr {
       if (isOne(arg)) return ZERO;
       if (arg.kind === 'call' && arg.fn === 'exp') return arg.arg;
       break;
+    case 'tanh': {
+      if (isZero(arg)) return ZERO;
+      // odd: tanh(−x) = −tanh(x), so that an argument and its negation share one atom
+      const flipped = negated(arg);
+      if (flipped) return neg(call('tanh', flipped));
+      break;
+    }
   }
   return intern(`${fn}(${key(arg)})`, () => ({ kind: 'call', fn, arg }));
+}
+
+/** −e when e reads as a negation (a negative coefficient, or a sum of such terms only), else undefined. */
+function negated(e: Expr): Expr | undefined {
+  const negative = (t: Expr) => Q.cmp(splitCoefficient(t)[0], Q.ZERO) < 0;
+  if (e.kind === 'add') return e.terms.every(negative) ? add(...e.terms.map(neg)) : undefined;
+  return negative(e) ? neg(e) : undefined;
 }
 
 export function sum(index: string, lo: Expr, hi: Expr, body: Expr): Expr {
@@ -358,6 +373,7 @@ export const div = (a: Expr, b: Expr) => mul(a, pow(b, MINUS_ONE));
 export const sqrt = (a: Expr) => pow(a, HALF);
 export const abs = (a: Expr) => call('abs', a);
 export const sign = (a: Expr) => call('sign', a);
+export const tanh = (a: Expr) => call('tanh', a);
 
 // ---- traversal ------------------------------------------------------------------------
 export function children(e: Expr): readonly Expr[] {

@@ -71,6 +71,12 @@ function monotone(a: Interval, f: (x: number) => number, increasing: boolean): I
   return increasing ? { lo: lo.v, hi: hi.v, loIn: lo.in, hiIn: hi.in } : { lo: hi.v, hi: lo.v, loIn: hi.in, hiIn: lo.in };
 }
 
+/** tanh is increasing onto (−1, 1): ±1 is never attained, though Math.tanh of a large finite x rounds to it. */
+function tanhI(a: Interval): Interval {
+  const m = monotone(a, Math.tanh, true);
+  return { ...m, loIn: m.loIn && Math.abs(m.lo) < 1, hiIn: m.hiIn && Math.abs(m.hi) < 1 };
+}
+
 export function bound(e: Expr, domains: Domains): Interval {
   switch (e.kind) {
     case 'num': return point(toNumber(e.value));
@@ -84,6 +90,7 @@ export function bound(e: Expr, domains: Domains): Interval {
         case 'sign': return hull([{ v: Math.sign(a.lo), in: true }, { v: Math.sign(a.hi), in: true }]);
         case 'exp': return monotone(a, Math.exp, true);
         case 'log': return a.lo >= 0 ? monotone(a, Math.log, true) : ALL;
+        case 'tanh': return tanhI(a);
       }
       return ALL;
     }

@@ -121,6 +121,8 @@ class Codegen {
       case 'sign': return this.let(`Math.sign(${a[0]})`, '0');
       case 'exp': return this.let(`Math.exp(${a[0]})`, `$ * ${a[1]}`);
       case 'log': return this.let(`Math.log(${a[0]})`, this.m(`${a[1]} === 0 ? 0 : ${a[1]} / ${a[0]}`, `${a[1]} === 0 ? 0 : ${a[1]} / Math.abs(${a[0]})`));
+      // tanh' = 1 − tanh²
+      case 'tanh': return this.let(`Math.tanh(${a[0]})`, this.m(`(1 - $ * $) * ${a[1]}`, `Math.abs(1 - $ * $) * ${a[1]}`));
       case 'pow': return this.pow(a, b!);
     }
     throw new Error(`oracle: unsupported function '${name}'`);

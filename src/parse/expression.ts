@@ -26,7 +26,7 @@ export interface ExprScope {
   readonly noPrev?: string;
 }
 
-const BUILTIN_FNS = ['sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev'] as const;
+const BUILTIN_FNS: readonly string[] = ['sqrt', ...E.FN_NAMES, 'pow', 'prev'];
 const NON_DIFFERENTIABLE = new Set(['floor', 'ceil', 'round', 'fix', 'max', 'min', 'mod', 'heaviside', 'step']);
 
 export class ExprReader {
@@ -94,7 +94,7 @@ export class ExprReader {
     if (s) return s;
     const why = this.scope.forbidden.get(name);
     if (why) throw this.error('rule/unknown-symbol', why, at);
-    if (this.scope.fns.has(name) || (BUILTIN_FNS as readonly string[]).includes(name))
+    if (this.scope.fns.has(name) || BUILTIN_FNS.includes(name))
       throw this.error('rule/syntax', `${quote(name)} is a function; call it as ${shorten(name)}(…)`, at);
     const hint = nearest(name, this.scope.symbols.keys());
     throw this.error('rule/unknown-symbol', `unknown symbol ${quote(name)}${hint ? `; did you mean ${quote(hint)}?` : ''}`, at);
@@ -132,7 +132,7 @@ export class ExprReader {
     }
     if (NON_DIFFERENTIABLE.has(name))
       throw this.error('rule/non-differentiable', `'${name}' has no derivative, and the correction differentiates the update; use a smooth surrogate (abs and sign are allowed: their derivative vanishes almost everywhere)`, at);
-    if (!(BUILTIN_FNS as readonly string[]).includes(name)) {
+    if (!BUILTIN_FNS.includes(name)) {
       const hint = nearest(name, [...BUILTIN_FNS, ...this.scope.fns.keys()]);
       throw this.error('rule/unknown-function', `unknown function ${quote(name)}${hint ? `; did you mean ${quote(hint)}?` : ''}`, at);
     }
@@ -143,6 +143,7 @@ export class ExprReader {
       case 'sign': arity(1); return E.sign(args[0]!);
       case 'exp': arity(1); return E.call('exp', args[0]!);
       case 'log': arity(1); return E.call('log', args[0]!);
+      case 'tanh': arity(1); return E.call('tanh', args[0]!);
       default: arity(2); return E.pow(args[0]!, args[1]!);
     }
   }

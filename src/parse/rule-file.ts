@@ -18,7 +18,7 @@ const IDENT = '[A-Za-z_][A-Za-z0-9_]*';
 // one way to match each number (no backtracking over how its digits split)
 const NUMBER = '[+-]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][+-]?\\d+)?';
 const KEYWORDS = ['optimizer', 'cite', 'shape', 'param', 'fn', 'state', 'update'];
-const TAKEN = new Set(['I', 'msign', 'sqrt', 'abs', 'sign', 'exp', 'log', 'pow', 'prev', 'inf', 'in', 'from', ...KEYWORDS]);
+const TAKEN = new Set(['I', 'msign', 'sqrt', ...E.FN_NAMES, 'pow', 'prev', 'inf', 'in', 'from', ...KEYWORDS]);
 /** `from` between a state's recursion and its initial value: a whole word (no name can be `from`). */
 const FROM = /(?<![A-Za-z0-9_.])from(?![A-Za-z0-9_])/;
 

@@ -37,6 +37,7 @@ export interface Arithmetic {
   sign(a: Big): Big;
   exp(a: Big): Big;
   log(a: Big): Big;
+  tanh(a: Big): Big;
   /** The value rounded to float64 (loop bounds of finite sums). */
   value(a: Big): number;
 }
@@ -212,6 +213,34 @@ function exp(x) {
   return { m: s.m, e: s.e + k };
 }
 
+/** exp x − 1 without cancellation: the Taylor series from the linear term for |x| < 1, else through exp. */
+function expm1(x) {
+  if (Math.abs(toNumber(x)) >= 1) return add(exp(x), { m: -1n, e: 0 });
+  let term = x, s = x;
+  for (let j = 2; j < 4 * PRECISION; j++) {
+    term = mul(mul(term, x), inv(fromNumber(j)));
+    if (term.m === 0n || bitLength(term.m) + term.e < bitLength(s.m) + s.e - PRECISION - 8) break;
+    s = add(s, term);
+  }
+  return s;
+}
+
+/**
+ * tanh |x| = −u/(2 + u) with u = exp(−2|x|) − 1 ∈ (−1, 0]: no overflow, and no cancellation
+ * near 0 (u from expm1); the sign of x put back. Beyond |x| = PRECISION it is 1 to within
+ * 2·e^(−2·PRECISION), far below the last kept bit.
+ */
+function tanh(x) {
+  if (x.m === 0n) return ZERO;
+  const a = x.m < 0n ? neg(x) : x;
+  let t = { m: 1n, e: 0 };
+  if (toNumber(a) <= PRECISION) {
+    const u = expm1(mul({ m: -2n, e: 0 }, a));
+    t = mul(neg(u), inv(add({ m: 2n, e: 0 }, u)));
+  }
+  return x.m < 0n ? neg(t) : t;
+}
+
 function pow(a, b) {
   const k = integerOf(b);
   if (k !== undefined) {
@@ -236,6 +265,7 @@ const A = {
   sign: (a) => ({ m: a.m === 0n ? 0n : a.m < 0n ? -1n : 1n, e: 0 }),
   exp,
   log,
+  tanh,
   value: toNumber,
 };
 

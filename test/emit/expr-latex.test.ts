@@ -53,10 +53,11 @@ describe('toLatex', () => {
     expect(toLatex(sym('lr_max'))).toBe('\\mathrm{lr}_{\\mathrm{max}}');
   });
 
-  it('abs, sign, exp, log and sums', () => {
+  it('abs, sign, exp, log, tanh and sums', () => {
     expect(toLatex(div(sign(sym('g')), add(abs(sym('g')), sym('eps'))))).toBe('\\frac{\\operatorname{sign}(g_j)}{\\varepsilon + \\lvert g_j\\rvert}');
     expect(toLatex(E.call('exp', sym('x')))).toBe('e^{x}');
     expect(toLatex(E.call('log', sym('x')))).toBe('\\log(x)');
+    expect(toLatex(E.call('tanh', mul(sym('c'), sym('g'))))).toBe('\\tanh(c g_j)');
     const s = sym('s');
     expect(toLatex(E.sum('s', num(0), sym('n'), pow(beta, s)))).toBe('\\sum_{s=0}^{n} \\beta^{s}');
     expect(toLatex(E.sum('s', num(0), sym('n'), E.neg(pow(beta, s))))).toBe('\\sum_{s=0}^{n} \\left(-\\beta^{s}\\right)'.replace('\\left(', '(').replace('\\right)', ')'));

@@ -68,7 +68,7 @@ export class ExprGen {
       case 3: case 4: return E.mul(this.any(depth - 1), this.any(depth - 1));
       case 5: return E.div(this.any(depth - 1), this.pos(depth - 1));
       case 6: return E.pow(this.any(depth - 1), E.num(this.int(2, 3)));
-      case 7: return E.call(this.pick(['abs', 'sign'] as const), this.any(depth - 1));
+      case 7: return E.call(this.pick(['abs', 'sign', 'tanh'] as const), this.any(depth - 1));
       case 8: return this.r() < 0.5 ? E.call('log', this.pos(depth - 1)) : E.call('exp', this.small(depth - 1));
       case 9: return E.pow(this.pos(depth - 1), this.r() < 0.5 ? E.num(1, 2) : E.sym('n'));
       default: {

@@ -11,9 +11,16 @@ import { loadOptimizer } from '../../src/numeric/compile.js';
 import { loadWasmOptimizer, type WasmOptimizerModule } from '../../src/numeric/wasm-loader.js';
 import { emitWasm, emitWat } from '../../src/emit/wasm.js';
 import type { OptimizerModule } from '../../src/numeric/types.js';
+import type { Rule } from '../../src/ir/rule.js';
+import { parseRule } from '../../src/parse/rule-file.js';
 import { loadRule, mulberry32, randomParams, isMatrixRuleFile } from '../derive/helpers.js';
 
 const RULES = readdirSync('rules').filter((f) => f.endsWith('.rule') && !isMatrixRuleFile(`rules/${f}`)).sort();
+/** The shipped rules, and one whose kernels call the imported Math.tanh. */
+const CASES: [string, Rule][] = [
+  ...RULES.map((f): [string, Rule] => [f, loadRule(`rules/${f}`)]),
+  ['tanh-momentum.rule', parseRule('optimizer TanhMomentum\nparam beta = 0.9 in (0, 1)\nparam c = 2 in (0, inf)\nstate m = beta*m + (1-beta)*g\nupdate tanh(c*m)/c\n', 'tanh-momentum.rule')],
+];
 
 /** Largest elementwise relative difference (a difference at an exact 0 counts as relative to 1e-300). */
 function maxElementRel(a: Float64Array, b: Float64Array): number {
@@ -56,8 +63,7 @@ function run(ts: OptimizerModule, wasm: WasmOptimizerModule, dim: number, hyper:
   return { tsTheta, wTheta, tsState, wState };
 }
 
-describe.each(RULES)('WebAssembly module for %s', (file) => {
-  const rule = loadRule(`rules/${file}`);
+describe.each(CASES)('WebAssembly module for %s', (file, rule) => {
   const d = derive(rule, { exactN: true });
   const ts = loadOptimizer(rule, d);
   const wasm = loadWasmOptimizer(rule, d);

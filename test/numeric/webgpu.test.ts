@@ -43,6 +43,8 @@ describe('WGSL printer', () => {
     expect(toWgsl(E.add(E.num(1), E.mul(E.num(-3, 2), E.pow(x, E.num(3)))), name)).toBe('1.0f - 1.5f * ipow(x, 3u)');
     expect(toWgsl(E.pow(x, E.num(-3, 2)), name)).toBe('1.0f / ipow(sqrt(x), 3u)');
     expect(toWgsl(E.div(E.sign(x), E.num(10)), name)).toBe('0.1f * sign(x)');
+    // the builtin tanh may overflow to NaN for a large argument; ±15 is far into f32's ±1
+    expect(toWgsl(E.tanh(E.mul(E.num(2), x)), name)).toBe('tanh(clamp(2.0f * x, -15.0f, 15.0f))');
   });
   it('refuses a sum with no closed form, and a number beyond f32', () => {
     const k = E.sym('k');
