@@ -11,7 +11,7 @@ import { mulberry32 as rng } from '../ir/random.js';
 import { dict } from '../ir/dict.js';
 import { factorPolynomial } from '../cas/nerdamer.js';
 import { bound, isNegative, isPositive, type Interval } from '../ir/intervals.js';
-import { collectBy } from '../derive/simplify.js';
+import { collectBy, normalForm } from '../derive/simplify.js';
 import { show } from '../ir/show.js';
 import type { Verdict, VerdictKind } from '../derive/types.js';
 
@@ -72,6 +72,30 @@ function sampledSign(w: Expr, domains: ReadonlyMap<string, Interval>, defaults: 
   return `sampled at ${total} points over g, θ and the parameter domains, it was positive at ${pos} and negative at ${neg}`;
 }
 
+/**
+ * The sign of w = κ·Σ (cᵢ/κ)·rᵢ with κ the first part's coefficient, when both factors have
+ * a proved sign (strictly) and the regrouping is checked equal to w at seeded points.
+ */
+function commonFactor(w: Expr, groups: ReturnType<typeof collectBy>, domains: ReadonlyMap<string, Interval>): Sign {
+  const kappa = groups[0]!.coefficient;
+  const kappaSign = signOf(kappa, domains);
+  if (kappaSign === 0) return 0;
+  const inner = E.add(...groups.map((t) => E.mul(normalForm(E.div(t.coefficient, kappa)), t.rest)));
+  const innerSign = signOf(inner, domains);
+  if (innerSign === 0) return 0;
+  const r = rng(41);
+  for (let i = 0; i < 12; i++) {
+    const env = dict<number>();
+    for (const x of E.freeSymbols(w)) {
+      const b = domains.get(x);
+      env[x] = b && Number.isFinite(b.lo) && Number.isFinite(b.hi) ? b.lo + (b.hi - b.lo) * (0.05 + 0.9 * r()) : 4 * r() - 2;
+    }
+    const a = evaluate(w, env), c = evaluate(E.mul(kappa, inner), env);
+    if (!(Math.abs(a - c) <= 1e-9 * (Math.abs(a) + Math.abs(c) + 1e-300))) return 0;
+  }
+  return (kappaSign * innerSign) as Sign;
+}
+
 /** Splits a factor f into lhs − rhs with positively signed terms on each side. */
 function sides(f: Expr): { lhs: Expr; rhs: Expr } {
   const terms = f.kind === 'add' ? f.terms : [f];
@@ -96,6 +120,9 @@ export function verdictForWeight(w: Expr, domains: ReadonlyMap<string, Interval>
     const nonNegative = parts.every((b) => b.lo >= 0), nonPositive = parts.every((b) => b.hi <= 0);
     if ((nonNegative || nonPositive) && parts.some((b) => isPositive(b) || isNegative(b)))
       return { kind: nonNegative ? 'regularizing' : 'anti-regularizing', reason: `each of the weight's ${groups.length} parts is ${nonNegative ? 'non-negative' : 'non-positive'} on the parameter domain, and one strictly, so the sum is too` };
+    // or a parameter factor common to every part times a sum bounded as a whole: β/(c(1−β))·(1 − tanh²(cg))
+    const common = commonFactor(w, groups, domains);
+    if (common) return { kind: kindOf(common), reason: 'the weight is a parameter factor of one sign times a sum of parts in g and θ whose bound has one sign' };
     const suggest = limitable.filter((p) => E.hasSymbol(w, p));
     let limitVerdict: Verdict | undefined;
     if (suggest.length) {

@@ -188,3 +188,11 @@ describe('tanh refusals', () => {
     expect(d.message).toMatch(/unknown function 'tanh'.*matrix rules know/);
   });
 });
+
+describe('the verdict of a tanh momentum', () => {
+  it('is proved regularizing: the weight is β/(c(1−β)) times 1 − tanh²(cg), whose bound is (0, 1]', () => {
+    const d = derive(parseRule(TANH_MOMENTUM, 'tanh.rule'), {});
+    expect(d.interpretation.verdict.kind).toBe('regularizing');
+    expect(d.interpretation.verdict.reason).toMatch(/parameter factor of one sign times a sum/);
+  });
+});
