@@ -157,7 +157,7 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
       out[i] += (w0_t0 * w0_c0 * w0_c1 * w0_c2 / ((w0_t2 * w0_t2) * Math.sqrt(w0_t1)) + w0_c6 * w0_c7 / w0_t2) * hv0[i]!;
     }
   }
-  // term 2: g²·(β₁³ − β₁²·β₂ − β₁³·β₂ + β₁²·β₂²)/((1 − β₂^(n + 1))·(β₂ − β₁²)·(ε + √(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))²·√(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)))) · H·(Σ[s=0..n − 1] g·(β₂^(n + 1) − β₁^(s + 1)·β₂^(n − s))/((β₂ − β₁)·(ε + √((2·β₁^(2·s + 4)·β₂·g² − 2·β₁²·β₂^(s + 2)·g² − β₁²·ε − β₁^(2·s + 4)·β₂²·g² − β₁^(2·s + 4)·g² − β₂^(s + 2)·ε + β₁²·β₂^(s + 1)·ε + β₁²·β₂^(s + 1)·g² + β₁²·β₂^(s + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(s + 1))·(β₂ − β₁²))))))
+  // term 2: β₁²·g²·(β₁ + β₂² − β₁·β₂ − β₂)/((1 − β₂^(n + 1))·(β₂ − β₁²)·(ε + √(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²))))²·√(g²·(2·β₁^(2·n + 4)·β₂ − 2·β₁²·β₂^(n + 2) − β₁^(2·n + 4) − β₁^(2·n + 4)·β₂² + β₁²·β₂^(n + 1) + β₁²·β₂^(n + 3))/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)) + (β₁²·β₂^(n + 1)·ε − β₁²·ε − β₂^(n + 2)·ε + β₂·ε)/((1 − β₂)·(1 − β₂^(n + 1))·(β₂ − β₁²)))) · H·(Σ[s=0..n − 1] g·(β₂^(n + 1) − β₁^(s + 1)·β₂^(n − s))/((β₂ − β₁)·(ε + √((2·β₁^(2·s + 4)·β₂·g² − 2·β₁²·β₂^(s + 2)·g² − β₁²·ε − β₁^(2·s + 4)·β₂²·g² − β₁^(2·s + 4)·g² − β₂^(s + 2)·ε + β₁²·β₂^(s + 1)·ε + β₁²·β₂^(s + 1)·g² + β₁²·β₂^(s + 3)·g² + β₂·ε)/((1 − β₂)·(1 − β₂^(s + 1))·(β₂ − β₁²))))))
   const v1 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -169,9 +169,10 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   }
   const hv1 = hvp(v1);
   {
-    const [w1_c0, w1_c1, w1_c2, w1_c3, w1_c4, w1_c5] = precise([
+    const [w1_c0, w1_c1, w1_c2, w1_c3, w1_c4, w1_c5, w1_c6] = precise([
+      (A, x) => A.pow(x[0], A.num(2)),
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[1], A.add(A.num(1), x[3]))))),
-      (A, x) => A.add(A.pow(x[0], A.num(3)), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1]), A.mul(A.num(-1), A.pow(x[0], A.num(3)), x[1]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.num(2)))),
+      (A, x) => A.add(x[0], A.pow(x[1], A.num(2)), A.mul(A.num(-1), x[0], x[1]), A.mul(A.num(-1), x[1])),
       (A, x) => A.inv(A.add(x[1], A.mul(A.num(-1), A.pow(x[0], A.num(2))))),
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
       (A, x) => A.add(A.mul(A.num(-2), A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(2), x[3]))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3])))), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), A.pow(x[1], A.num(2))), A.mul(A.num(2), A.pow(x[0], A.add(A.num(4), A.mul(A.num(2), x[3]))), x[1]), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(1), x[3]))), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.add(A.num(3), x[3])))),
@@ -182,8 +183,8 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
       const th = theta[i]!;
       void g; void th;
       const w1_t0 = g * g;
-      const w1_t1 = w1_t0 * w1_c3 * w1_c0 * w1_c2 * w1_c4 + w1_c5;
-      out[i] += (w1_t0 * w1_c0 * w1_c1 * w1_c2 / (Math.pow(p_eps + Math.sqrt(w1_t1), 2) * Math.sqrt(w1_t1))) * hv1[i]!;
+      const w1_t1 = w1_t0 * w1_c4 * w1_c1 * w1_c3 * w1_c5 + w1_c6;
+      out[i] += (w1_c0 * w1_t0 * w1_c1 * w1_c2 * w1_c3 / (Math.pow(p_eps + Math.sqrt(w1_t1), 2) * Math.sqrt(w1_t1))) * hv1[i]!;
     }
   }
   return out;

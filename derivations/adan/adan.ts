@@ -8,7 +8,7 @@
 //   update (m + (1 - beta2) * v) / (sqrt(s) + eps)
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(ε + |g|)
-//   M(θ) ∋ |g|·(β₃ − β₁)/(β₁·β₃·(ε + |g|)²) + (ε − 2·β₁·ε + β₁·β₂·ε)/(β₁·(ε + |g|)²) · H·(g/(ε + |g|))
+//   M(θ) ∋ |g|·(β₃ − β₁)/(β₁·β₃·(ε + |g|)²) + ε·(1 − 2·β₁ + β₁·β₂)/(β₁·(ε + |g|)²) · H·(g/(ε + |g|))
 import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "beta3": number; readonly "eps": number; };
@@ -79,7 +79,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const p_eps = p["eps"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: |g|·(β₃ − β₁)/(β₁·β₃·(ε + |g|)²) + (ε − 2·β₁·ε + β₁·β₂·ε)/(β₁·(ε + |g|)²) · H·(g/(ε + |g|))
+  // term 1: |g|·(β₃ − β₁)/(β₁·β₃·(ε + |g|)²) + ε·(1 − 2·β₁ + β₁·β₂)/(β₁·(ε + |g|)²) · H·(g/(ε + |g|))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -95,15 +95,15 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
       (A, x) => A.inv(x[0]),
       (A, x) => A.inv(x[2]),
       (A, x) => A.add(x[2], A.mul(A.num(-1), x[0])),
-      (A, x) => A.add(x[3], A.mul(A.num(-2), x[0], x[3]), A.mul(x[0], x[1], x[3])),
-    ], [p_beta1, p_beta2, p_beta3, p_eps], [true, true, true, true]);
+      (A, x) => A.add(A.num(1), A.mul(A.num(-2), x[0]), A.mul(x[0], x[1])),
+    ], [p_beta1, p_beta2, p_beta3], [true, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
       const w0_t0 = Math.abs(g);
       const w0_t1 = 1 / Math.pow(p_eps + w0_t0, 2);
-      out[i] += (w0_c0 * w0_c1 * w0_t0 * w0_c2 * w0_t1 + w0_c0 * w0_t1 * w0_c3) * hv0[i]!;
+      out[i] += (w0_c0 * w0_c1 * w0_t0 * w0_c2 * w0_t1 + w0_c0 * p_eps * w0_c3 * w0_t1) * hv0[i]!;
     }
   }
   return out;
@@ -228,7 +228,7 @@ export function penalty(theta: Float64Array, grad: Float64Array, hyper: Partial<
   return total;
 }
 
-/** The weight w of M = w ∘ ∇Φ: |g|·(β₃ − β₁)/(β₁·β₃·(ε + |g|)²) + (ε − 2·β₁·ε + β₁·β₂·ε)/(β₁·(ε + |g|)²). */
+/** The weight w of M = w ∘ ∇Φ: |g|·(β₃ − β₁)/(β₁·β₃·(ε + |g|)²) + ε·(1 − 2·β₁ + β₁·β₂)/(β₁·(ε + |g|)²). */
 export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Partial<Hyper> = {}): Float64Array {
   const p = { ...defaults, ...hyper };
   const p_beta1 = p["beta1"]!;
@@ -240,15 +240,15 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
     (A, x) => A.inv(x[0]),
     (A, x) => A.inv(x[2]),
     (A, x) => A.add(x[2], A.mul(A.num(-1), x[0])),
-    (A, x) => A.add(x[3], A.mul(A.num(-2), x[0], x[3]), A.mul(x[0], x[1], x[3])),
-  ], [p_beta1, p_beta2, p_beta3, p_eps], [true, true, true, true]);
+    (A, x) => A.add(A.num(1), A.mul(A.num(-2), x[0]), A.mul(x[0], x[1])),
+  ], [p_beta1, p_beta2, p_beta3], [true, true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
     const t0 = Math.abs(g);
     const t1 = 1 / Math.pow(p_eps + t0, 2);
-    out[i] = c0 * c1 * t0 * c2 * t1 + c0 * t1 * c3;
+    out[i] = c0 * c1 * t0 * c2 * t1 + c0 * p_eps * c3 * t1;
   }
   return out;
 }

@@ -7,7 +7,7 @@
 //   update (m1 / (1 - beta1^(n+1)) + alpha * m2) / (sqrt(v / (1 - beta2^(n+1))) + eps)
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g·(α + 1)/(ε + |g|)
-//   M(θ) ∋ |g|·(β₁ − 2·α·β₁·β₃ − 2·α·β₂ − α²·β₁·β₃ − α²·β₂ − β₁·β₃ − β₂ + α·β₁ + α·β₁·β₂ + α·β₂·β₃ + α·β₃ + α²·β₁·β₂ + α²·β₃ + β₂·β₃)/((1 − β₁)·(1 − β₂)·(1 − β₃)·(ε + |g|)²) + (α·β₁·ε − 2·α·β₁·β₃·ε − α²·β₁·β₃·ε − β₁·β₃·ε + α·β₃·ε + α²·β₃·ε + β₁·ε)/((1 − β₁)·(1 − β₃)·(ε + |g|)²) · H·(g/(ε + |g|))
+//   M(θ) ∋ ε·(β₁ − 2·α·β₁·β₃ − α²·β₁·β₃ − β₁·β₃ + α·β₁ + α·β₃ + α²·β₃)/((1 − β₁)·(1 − β₃)·(ε + |g|)²) + |g|·(β₁ − 2·α·β₁·β₃ − 2·α·β₂ − α²·β₁·β₃ − α²·β₂ − β₁·β₃ − β₂ + α·β₁ + α·β₁·β₂ + α·β₂·β₃ + α·β₃ + α²·β₁·β₂ + α²·β₃ + β₂·β₃)/((1 − β₁)·(1 − β₂)·(1 − β₃)·(ε + |g|)²) · H·(g/(ε + |g|))
 import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "beta3": number; readonly "alpha": number; readonly "eps": number; };
@@ -81,7 +81,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const p_eps = p["eps"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: |g|·(β₁ − 2·α·β₁·β₃ − 2·α·β₂ − α²·β₁·β₃ − α²·β₂ − β₁·β₃ − β₂ + α·β₁ + α·β₁·β₂ + α·β₂·β₃ + α·β₃ + α²·β₁·β₂ + α²·β₃ + β₂·β₃)/((1 − β₁)·(1 − β₂)·(1 − β₃)·(ε + |g|)²) + (α·β₁·ε − 2·α·β₁·β₃·ε − α²·β₁·β₃·ε − β₁·β₃·ε + α·β₃·ε + α²·β₃·ε + β₁·ε)/((1 − β₁)·(1 − β₃)·(ε + |g|)²) · H·(g/(ε + |g|))
+  // term 1: ε·(β₁ − 2·α·β₁·β₃ − α²·β₁·β₃ − β₁·β₃ + α·β₁ + α·β₃ + α²·β₃)/((1 − β₁)·(1 − β₃)·(ε + |g|)²) + |g|·(β₁ − 2·α·β₁·β₃ − 2·α·β₂ − α²·β₁·β₃ − α²·β₂ − β₁·β₃ − β₂ + α·β₁ + α·β₁·β₂ + α·β₂·β₃ + α·β₃ + α²·β₁·β₂ + α²·β₃ + β₂·β₃)/((1 − β₁)·(1 − β₂)·(1 − β₃)·(ε + |g|)²) · H·(g/(ε + |g|))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -95,18 +95,18 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   {
     const [w0_c0, w0_c1, w0_c2, w0_c3, w0_c4] = precise([
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
-      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[2]))),
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[3]))),
+      (A, x) => A.add(x[1], A.mul(A.num(-2), x[0], x[1], x[3]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1], x[3]), A.mul(A.num(-1), x[1], x[3]), A.mul(x[0], x[1]), A.mul(x[0], x[3]), A.mul(A.pow(x[0], A.num(2)), x[3])),
+      (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[2]))),
       (A, x) => A.add(x[1], A.mul(A.num(-2), x[0], x[1], x[3]), A.mul(A.num(-2), x[0], x[2]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1], x[3]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[2]), A.mul(A.num(-1), x[1], x[3]), A.mul(A.num(-1), x[2]), A.mul(x[0], x[1]), A.mul(x[0], x[1], x[2]), A.mul(x[0], x[2], x[3]), A.mul(x[0], x[3]), A.mul(A.pow(x[0], A.num(2)), x[1], x[2]), A.mul(A.pow(x[0], A.num(2)), x[3]), A.mul(x[2], x[3])),
-      (A, x) => A.add(A.mul(A.num(-2), x[0], x[1], x[3], x[4]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1], x[3], x[4]), A.mul(A.num(-1), x[1], x[3], x[4]), A.mul(x[0], x[1], x[4]), A.mul(x[0], x[3], x[4]), A.mul(A.pow(x[0], A.num(2)), x[3], x[4]), A.mul(x[1], x[4])),
-    ], [p_alpha, p_beta1, p_beta2, p_beta3, p_eps], [true, true, true, true, true]);
+    ], [p_alpha, p_beta1, p_beta2, p_beta3], [true, true, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
       const w0_t0 = Math.abs(g);
       const w0_t1 = 1 / Math.pow(p_eps + w0_t0, 2);
-      out[i] += (w0_t0 * w0_c0 * w0_c1 * w0_c2 * w0_c3 * w0_t1 + w0_c0 * w0_c2 * w0_t1 * w0_c4) * hv0[i]!;
+      out[i] += (p_eps * w0_c0 * w0_c1 * w0_c2 * w0_t1 + w0_t0 * w0_c0 * w0_c3 * w0_c1 * w0_c4 * w0_t1) * hv0[i]!;
     }
   }
   return out;
@@ -209,7 +209,7 @@ export function penalty(theta: Float64Array, grad: Float64Array, hyper: Partial<
   return total;
 }
 
-/** The weight w of M = w ∘ ∇Φ: |g|·(β₁ − 2·α·β₁·β₃ − 2·α·β₂ − α²·β₁·β₃ − α²·β₂ − β₁·β₃ − β₂ + α·β₁ + α·β₁·β₂ + α·β₂·β₃ + α·β₃ + α²·β₁·β₂ + α²·β₃ + β₂·β₃)/((1 − β₁)·(1 − β₂)·(1 − β₃)·(ε + |g|)²) + (α·β₁·ε − 2·α·β₁·β₃·ε − α²·β₁·β₃·ε − β₁·β₃·ε + α·β₃·ε + α²·β₃·ε + β₁·ε)/((1 − β₁)·(1 − β₃)·(ε + |g|)²). */
+/** The weight w of M = w ∘ ∇Φ: ε·(β₁ − 2·α·β₁·β₃ − α²·β₁·β₃ − β₁·β₃ + α·β₁ + α·β₃ + α²·β₃)/((1 − β₁)·(1 − β₃)·(ε + |g|)²) + |g|·(β₁ − 2·α·β₁·β₃ − 2·α·β₂ − α²·β₁·β₃ − α²·β₂ − β₁·β₃ − β₂ + α·β₁ + α·β₁·β₂ + α·β₂·β₃ + α·β₃ + α²·β₁·β₂ + α²·β₃ + β₂·β₃)/((1 − β₁)·(1 − β₂)·(1 − β₃)·(ε + |g|)²). */
 export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Partial<Hyper> = {}): Float64Array {
   const p = { ...defaults, ...hyper };
   const p_beta1 = p["beta1"]!;
@@ -220,18 +220,18 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const out = new Float64Array(theta.length);
   const [c0, c1, c2, c3, c4] = precise([
     (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
-    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[2]))),
     (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[3]))),
+    (A, x) => A.add(x[1], A.mul(A.num(-2), x[0], x[1], x[3]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1], x[3]), A.mul(A.num(-1), x[1], x[3]), A.mul(x[0], x[1]), A.mul(x[0], x[3]), A.mul(A.pow(x[0], A.num(2)), x[3])),
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[2]))),
     (A, x) => A.add(x[1], A.mul(A.num(-2), x[0], x[1], x[3]), A.mul(A.num(-2), x[0], x[2]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1], x[3]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[2]), A.mul(A.num(-1), x[1], x[3]), A.mul(A.num(-1), x[2]), A.mul(x[0], x[1]), A.mul(x[0], x[1], x[2]), A.mul(x[0], x[2], x[3]), A.mul(x[0], x[3]), A.mul(A.pow(x[0], A.num(2)), x[1], x[2]), A.mul(A.pow(x[0], A.num(2)), x[3]), A.mul(x[2], x[3])),
-    (A, x) => A.add(A.mul(A.num(-2), x[0], x[1], x[3], x[4]), A.mul(A.num(-1), A.pow(x[0], A.num(2)), x[1], x[3], x[4]), A.mul(A.num(-1), x[1], x[3], x[4]), A.mul(x[0], x[1], x[4]), A.mul(x[0], x[3], x[4]), A.mul(A.pow(x[0], A.num(2)), x[3], x[4]), A.mul(x[1], x[4])),
-  ], [p_alpha, p_beta1, p_beta2, p_beta3, p_eps], [true, true, true, true, true]);
+  ], [p_alpha, p_beta1, p_beta2, p_beta3], [true, true, true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
     const t0 = Math.abs(g);
     const t1 = 1 / Math.pow(p_eps + t0, 2);
-    out[i] = t0 * c0 * c1 * c2 * c3 * t1 + c0 * c2 * t1 * c4;
+    out[i] = p_eps * c0 * c1 * c2 * t1 + t0 * c0 * c3 * c1 * c4 * t1;
   }
   return out;
 }

@@ -6,7 +6,7 @@
 //   update (1 + sign(u(m, v) * g)) / 2 * u(m, v) + lambda * theta
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(2·|ε + |g||) + g/(2·(ε + |g|)) + λ·θ
-//   M(θ) ∋ β₁·ε²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε²/(4·(1 − β₁)·(ε + |g|)³) + β₁·g²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε·|g|/(2·|ε + |g||³·(1 − β₁)) + g²·(β₁/4 − β₂/2 + β₁·β₂/4)/((1 − β₁)·(1 − β₂)·(ε + |g|)³) + |g|·(β₁·ε/2 − β₂·ε/2)/((1 − β₁)·(1 − β₂)·(ε + |g|)³) · H·(2·g/(ε + |g|) + 2·λ·θ)
+//   M(θ) ∋ β₁·ε²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε²/(4·(1 − β₁)·(ε + |g|)³) + β₁·g²/(4·|ε + |g||³·(1 − β₁)) + g²·(β₁ − 2·β₂ + β₁·β₂)/(4·(1 − β₁)·(1 − β₂)·(ε + |g|)³) + β₁·ε·|g|/(2·|ε + |g||³·(1 − β₁)) + ε·|g|·(β₁/2 − β₂/2)/((1 − β₁)·(1 − β₂)·(ε + |g|)³) · H·(2·g/(ε + |g|) + 2·λ·θ)
 import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "eps": number; readonly "lambda": number; };
@@ -73,7 +73,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const p_lambda = p["lambda"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: β₁·ε²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε²/(4·(1 − β₁)·(ε + |g|)³) + β₁·g²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε·|g|/(2·|ε + |g||³·(1 − β₁)) + g²·(β₁/4 − β₂/2 + β₁·β₂/4)/((1 − β₁)·(1 − β₂)·(ε + |g|)³) + |g|·(β₁·ε/2 − β₂·ε/2)/((1 − β₁)·(1 − β₂)·(ε + |g|)³) · H·(2·g/(ε + |g|) + 2·λ·θ)
+  // term 1: β₁·ε²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε²/(4·(1 − β₁)·(ε + |g|)³) + β₁·g²/(4·|ε + |g||³·(1 − β₁)) + g²·(β₁ − 2·β₂ + β₁·β₂)/(4·(1 − β₁)·(1 − β₂)·(ε + |g|)³) + β₁·ε·|g|/(2·|ε + |g||³·(1 − β₁)) + ε·|g|·(β₁/2 − β₂/2)/((1 − β₁)·(1 − β₂)·(ε + |g|)³) · H·(2·g/(ε + |g|) + 2·λ·θ)
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -89,8 +89,8 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
       (A, x) => A.pow(x[2], A.num(2)),
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
-      (A, x) => A.add(A.mul(A.mul(A.num(-1), A.inv(A.num(2))), x[1]), A.mul(A.mul(A.num(1), A.inv(A.num(4))), x[0]), A.mul(A.mul(A.num(1), A.inv(A.num(4))), x[0], x[1])),
-      (A, x) => A.add(A.mul(A.mul(A.num(-1), A.inv(A.num(2))), x[1], x[2]), A.mul(A.mul(A.num(1), A.inv(A.num(2))), x[0], x[2])),
+      (A, x) => A.add(x[0], A.mul(A.num(-2), x[1]), A.mul(x[0], x[1])),
+      (A, x) => A.add(A.mul(A.mul(A.num(-1), A.inv(A.num(2))), x[1]), A.mul(A.mul(A.num(1), A.inv(A.num(2))), x[0])),
     ], [p_beta1, p_beta2, p_eps], [true, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
@@ -101,7 +101,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
       const w0_t2 = 1 / Math.pow(Math.abs(w0_t1), 3);
       const w0_t3 = 1 / Math.pow(w0_t1, 3);
       const w0_t4 = g * g;
-      out[i] += (0.25 * p_beta1 * w0_c0 * w0_t2 * w0_c1 + 0.25 * p_beta1 * w0_c0 * w0_c1 * w0_t3 + 0.25 * p_beta1 * w0_t4 * w0_t2 * w0_c1 + 0.5 * p_beta1 * p_eps * w0_t0 * w0_t2 * w0_c1 + w0_t4 * w0_c1 * w0_c2 * w0_t3 * w0_c3 + w0_t0 * w0_c1 * w0_c2 * w0_t3 * w0_c4) * hv0[i]!;
+      out[i] += (0.25 * p_beta1 * w0_c0 * w0_t2 * w0_c1 + 0.25 * p_beta1 * w0_c0 * w0_c1 * w0_t3 + 0.25 * p_beta1 * w0_t4 * w0_t2 * w0_c1 + 0.25 * w0_t4 * w0_c1 * w0_c2 * w0_c3 * w0_t3 + 0.5 * p_beta1 * p_eps * w0_t0 * w0_t2 * w0_c1 + p_eps * w0_t0 * w0_c1 * w0_c2 * w0_t3 * w0_c4) * hv0[i]!;
     }
   }
   return out;
@@ -263,7 +263,7 @@ export function penalty(theta: Float64Array, grad: Float64Array, hyper: Partial<
   return total;
 }
 
-/** The weight w of M = w ∘ ∇Φ: β₁·ε²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε²/(4·(1 − β₁)·(ε + |g|)³) + β₁·g²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε·|g|/(2·|ε + |g||³·(1 − β₁)) + g²·(β₁/4 − β₂/2 + β₁·β₂/4)/((1 − β₁)·(1 − β₂)·(ε + |g|)³) + |g|·(β₁·ε/2 − β₂·ε/2)/((1 − β₁)·(1 − β₂)·(ε + |g|)³). */
+/** The weight w of M = w ∘ ∇Φ: β₁·ε²/(4·|ε + |g||³·(1 − β₁)) + β₁·ε²/(4·(1 − β₁)·(ε + |g|)³) + β₁·g²/(4·|ε + |g||³·(1 − β₁)) + g²·(β₁ − 2·β₂ + β₁·β₂)/(4·(1 − β₁)·(1 − β₂)·(ε + |g|)³) + β₁·ε·|g|/(2·|ε + |g||³·(1 − β₁)) + ε·|g|·(β₁/2 − β₂/2)/((1 − β₁)·(1 − β₂)·(ε + |g|)³). */
 export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Partial<Hyper> = {}): Float64Array {
   const p = { ...defaults, ...hyper };
   const p_beta1 = p["beta1"]!;
@@ -274,8 +274,8 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
     (A, x) => A.pow(x[2], A.num(2)),
     (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
     (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
-    (A, x) => A.add(A.mul(A.mul(A.num(-1), A.inv(A.num(2))), x[1]), A.mul(A.mul(A.num(1), A.inv(A.num(4))), x[0]), A.mul(A.mul(A.num(1), A.inv(A.num(4))), x[0], x[1])),
-    (A, x) => A.add(A.mul(A.mul(A.num(-1), A.inv(A.num(2))), x[1], x[2]), A.mul(A.mul(A.num(1), A.inv(A.num(2))), x[0], x[2])),
+    (A, x) => A.add(x[0], A.mul(A.num(-2), x[1]), A.mul(x[0], x[1])),
+    (A, x) => A.add(A.mul(A.mul(A.num(-1), A.inv(A.num(2))), x[1]), A.mul(A.mul(A.num(1), A.inv(A.num(2))), x[0])),
   ], [p_beta1, p_beta2, p_eps], [true, true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
@@ -286,7 +286,7 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
     const t2 = 1 / Math.pow(Math.abs(t1), 3);
     const t3 = 1 / Math.pow(t1, 3);
     const t4 = g * g;
-    out[i] = 0.25 * p_beta1 * c0 * t2 * c1 + 0.25 * p_beta1 * c0 * c1 * t3 + 0.25 * p_beta1 * t4 * t2 * c1 + 0.5 * p_beta1 * p_eps * t0 * t2 * c1 + t4 * c1 * c2 * t3 * c3 + t0 * c1 * c2 * t3 * c4;
+    out[i] = 0.25 * p_beta1 * c0 * t2 * c1 + 0.25 * p_beta1 * c0 * c1 * t3 + 0.25 * p_beta1 * t4 * t2 * c1 + 0.25 * t4 * c1 * c2 * c3 * t3 + 0.5 * p_beta1 * p_eps * t0 * t2 * c1 + p_eps * t0 * c1 * c2 * t3 * c4;
   }
   return out;
 }

@@ -5,7 +5,7 @@
 //   update g + lambda * e
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g·(λ + 1)
-//   M(θ) ∋ (α·λ + α·λ²)/(1 − α) · H·(g)
+//   M(θ) ∋ α·λ·(λ + 1)/(1 − α) · H·(g)
 import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "alpha": number; readonly "lambda": number; };
@@ -60,7 +60,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const p_lambda = p["lambda"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: (α·λ + α·λ²)/(1 − α) · H·(g)
+  // term 1: α·λ·(λ + 1)/(1 − α) · H·(g)
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -73,7 +73,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const hv0 = hvp(v0);
   {
     const [w0_c0] = precise([
-      (A, x) => A.mul(A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))), A.add(A.mul(x[0], x[1]), A.mul(x[0], A.pow(x[1], A.num(2))))),
+      (A, x) => A.mul(x[0], x[1], A.add(A.num(1), x[1]), A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0])))),
     ], [p_alpha, p_lambda], [true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
@@ -166,14 +166,14 @@ export function penalty(theta: Float64Array, grad: Float64Array, hyper: Partial<
   return total;
 }
 
-/** The weight w of M = w ∘ ∇Φ: (α·λ + α·λ²)/(1 − α). */
+/** The weight w of M = w ∘ ∇Φ: α·λ·(λ + 1)/(1 − α). */
 export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Partial<Hyper> = {}): Float64Array {
   const p = { ...defaults, ...hyper };
   const p_alpha = p["alpha"]!;
   const p_lambda = p["lambda"]!;
   const out = new Float64Array(theta.length);
   const [c0] = precise([
-    (A, x) => A.mul(A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))), A.add(A.mul(x[0], x[1]), A.mul(x[0], A.pow(x[1], A.num(2))))),
+    (A, x) => A.mul(x[0], x[1], A.add(A.num(1), x[1]), A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0])))),
   ], [p_alpha, p_lambda], [true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;

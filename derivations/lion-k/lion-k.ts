@@ -126,7 +126,7 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   const p_delta = p["delta"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: (β₁·δ² − β₁·β₂·δ²)/(β₂·(δ² + g²·(1 − 2·β₁·β₂^n + β₁²·β₂^(2·n)))^(3/2)) · H·(Σ[s=0..n − 1] (β₂^(n − s) − β₂^(n + 1))·(g·(1 − β₁·β₂^s)/√(δ² + g² − 2·β₁·β₂^s·g² + β₁²·β₂^(2·s)·g²) + λ·θ)/(1 − β₂))
+  // term 1: β₁·δ²·(1 − β₂)/(β₂·(δ² + g²·(1 − 2·β₁·β₂^n + β₁²·β₂^(2·n)))^(3/2)) · H·(Σ[s=0..n − 1] (β₂^(n − s) − β₂^(n + 1))·(g·(1 − β₁·β₂^s)/√(δ² + g² − 2·β₁·β₂^s·g² + β₁²·β₂^(2·s)·g²) + λ·θ)/(1 − β₂))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -141,14 +141,14 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
     const [w0_c0, w0_c1, w0_c2, w0_c3] = precise([
       (A, x) => A.inv(x[1]),
       (A, x) => A.pow(x[2], A.num(2)),
+      (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[1])),
       (A, x) => A.add(A.num(1), A.mul(A.num(-2), x[0], A.pow(x[1], x[3])), A.mul(A.pow(x[0], A.num(2)), A.pow(x[1], A.mul(A.num(2), x[3])))),
-      (A, x) => A.add(A.mul(A.num(-1), x[0], x[1], A.pow(x[2], A.num(2))), A.mul(x[0], A.pow(x[2], A.num(2)))),
     ], [p_beta1, p_beta2, p_delta, n], [true, true, true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
-      out[i] += (w0_c0 * w0_c3 / Math.pow(w0_c1 + (g * g) * w0_c2, 1.5)) * hv0[i]!;
+      out[i] += (p_beta1 * w0_c0 * w0_c1 * w0_c2 / Math.pow(w0_c1 + (g * g) * w0_c3, 1.5)) * hv0[i]!;
     }
   }
   return out;

@@ -7,7 +7,7 @@
 //   update m / (1 - beta1^(n+1)) / (sqrt(v / (1 - beta2^(n+1))) + eps)
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
 //   F(θ) = g/(ε + |g|)
-//   M(θ) ∋ |g|·(β₁ − β₂)/((1 − β₁)·(1 − β₂)·(ε + |g|)²) + (β₁·ε − β₁·ε·γ)/((1 − β₁)·(ε + |g|)²) · H·(g/(ε + |g|))
+//   M(θ) ∋ β₁·ε·(1 − γ)/((1 − β₁)·(ε + |g|)²) + |g|·(β₁ − β₂)/((1 − β₁)·(1 − β₂)·(ε + |g|)²) · H·(g/(ε + |g|))
 import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "beta1": number; readonly "beta2": number; readonly "gamma": number; readonly "eps": number; };
@@ -76,7 +76,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const p_eps = p["eps"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: |g|·(β₁ − β₂)/((1 − β₁)·(1 − β₂)·(ε + |g|)²) + (β₁·ε − β₁·ε·γ)/((1 − β₁)·(ε + |g|)²) · H·(g/(ε + |g|))
+  // term 1: β₁·ε·(1 − γ)/((1 − β₁)·(ε + |g|)²) + |g|·(β₁ − β₂)/((1 − β₁)·(1 − β₂)·(ε + |g|)²) · H·(g/(ε + |g|))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -90,17 +90,17 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   {
     const [w0_c0, w0_c1, w0_c2, w0_c3] = precise([
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+      (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[2])),
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
       (A, x) => A.add(x[0], A.mul(A.num(-1), x[1])),
-      (A, x) => A.add(A.mul(A.num(-1), x[0], x[2], x[3]), A.mul(x[0], x[2])),
-    ], [p_beta1, p_beta2, p_eps, p_gamma], [true, true, true, true]);
+    ], [p_beta1, p_beta2, p_gamma], [true, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
       const w0_t0 = Math.abs(g);
       const w0_t1 = 1 / Math.pow(p_eps + w0_t0, 2);
-      out[i] += (w0_t0 * w0_c0 * w0_c1 * w0_c2 * w0_t1 + w0_c0 * w0_t1 * w0_c3) * hv0[i]!;
+      out[i] += (p_beta1 * p_eps * w0_c0 * w0_c1 * w0_t1 + w0_t0 * w0_c0 * w0_c2 * w0_c3 * w0_t1) * hv0[i]!;
     }
   }
   return out;
@@ -221,7 +221,7 @@ export function penalty(theta: Float64Array, grad: Float64Array, hyper: Partial<
   return total;
 }
 
-/** The weight w of M = w ∘ ∇Φ: |g|·(β₁ − β₂)/((1 − β₁)·(1 − β₂)·(ε + |g|)²) + (β₁·ε − β₁·ε·γ)/((1 − β₁)·(ε + |g|)²). */
+/** The weight w of M = w ∘ ∇Φ: β₁·ε·(1 − γ)/((1 − β₁)·(ε + |g|)²) + |g|·(β₁ − β₂)/((1 − β₁)·(1 − β₂)·(ε + |g|)²). */
 export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Partial<Hyper> = {}): Float64Array {
   const p = { ...defaults, ...hyper };
   const p_beta1 = p["beta1"]!;
@@ -231,17 +231,17 @@ export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Pa
   const out = new Float64Array(theta.length);
   const [c0, c1, c2, c3] = precise([
     (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[2])),
     (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
     (A, x) => A.add(x[0], A.mul(A.num(-1), x[1])),
-    (A, x) => A.add(A.mul(A.num(-1), x[0], x[2], x[3]), A.mul(x[0], x[2])),
-  ], [p_beta1, p_beta2, p_eps, p_gamma], [true, true, true, true]);
+  ], [p_beta1, p_beta2, p_gamma], [true, true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
     const t0 = Math.abs(g);
     const t1 = 1 / Math.pow(p_eps + t0, 2);
-    out[i] = t0 * c0 * c1 * c2 * t1 + c0 * t1 * c3;
+    out[i] = p_beta1 * p_eps * c0 * c1 * t1 + t0 * c0 * c2 * c3 * t1;
   }
   return out;
 }

@@ -150,7 +150,7 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
       out[i] += (w0_t0 * w0_c0 * w0_c1 * w0_c2 * w0_c3 / Math.pow(p_eps + w0_t0, 2)) * hv0[i]!;
     }
   }
-  // term 2: (β₁ − β₁²)/((1 − β₁^(n + 2))·(ε + |g|)) · H·(Σ[s=0..n − 1] g·(1 + β₁^(s + 3) + β₁^(2·s + 3) − 3·β₁^(s + 2))·(β₁^(n − s) − β₁^(n + 1))/((1 − β₁)·(1 − β₁^(s + 1))·(1 − β₁^(s + 2))·(ε + |g|)))
+  // term 2: β₁·(1 − β₁)/((1 − β₁^(n + 2))·(ε + |g|)) · H·(Σ[s=0..n − 1] g·(1 + β₁^(s + 3) + β₁^(2·s + 3) − 3·β₁^(s + 2))·(β₁^(n − s) − β₁^(n + 1))/((1 − β₁)·(1 − β₁^(s + 1))·(1 − β₁^(s + 2))·(ε + |g|)))
   const v1 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -163,14 +163,14 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   const hv1 = hvp(v1);
   {
     const [w1_c0, w1_c1] = precise([
+      (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[0])),
       (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), A.pow(x[0], A.add(A.num(2), x[1]))))),
-      (A, x) => A.add(x[0], A.mul(A.num(-1), A.pow(x[0], A.num(2)))),
     ], [p_beta1, n], [true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
-      out[i] += (w1_c0 * w1_c1 / (p_eps + Math.abs(g))) * hv1[i]!;
+      out[i] += (p_beta1 * w1_c0 * w1_c1 / (p_eps + Math.abs(g))) * hv1[i]!;
     }
   }
   return out;

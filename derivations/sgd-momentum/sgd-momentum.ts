@@ -4,9 +4,9 @@
 //   state b = mu * b + (1 - tau + tau * 0^n) * (g + lambda * theta)
 //   update b
 // Memoryless iteration (derivations/…/derivation.tex): θ̃ₙ₊₁ = θ̃ₙ − h·(F⁽ⁿ⁾(θ̃ₙ) + h·M⁽ⁿ⁾(θ̃ₙ)), asymptotically
-//   F(θ) = g·(1 − τ)/(1 − μ) + θ·(λ − λ·τ)/(1 − μ)
-//   M(θ) ∋ (μ − 2·μ·τ + μ·τ²)/(1 − μ)³ · H·(g + λ·θ)
-//   M(θ) ∋ (λ·μ − 2·λ·μ·τ + λ·μ·τ²)/(1 − μ)³ · (g + λ·θ)
+//   F(θ) = g·(1 − τ)/(1 − μ) + λ·θ·(1 − τ)/(1 − μ)
+//   M(θ) ∋ μ·(1 − τ)²/(1 − μ)³ · H·(g + λ·θ)
+//   M(θ) ∋ λ·μ·(1 − τ)²/(1 − μ)³ · (g + λ·θ)
 import { precise } from 'memloss/precise';
 
 export type Hyper = { readonly "mu": number; readonly "tau": number; readonly "lambda": number; };
@@ -46,16 +46,15 @@ function directionAsymptotic(theta: Float64Array, grad: Float64Array, out: Float
   const p_tau = p["tau"]!;
   const p_lambda = p["lambda"]!;
   void n;
-  const [c0, c1, c2] = precise([
-    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[1]))),
-    (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[2])),
-    (A, x) => A.add(x[0], A.mul(A.num(-1), x[0], x[2])),
-  ], [p_lambda, p_mu, p_tau], [true, true, true]);
+  const [c0, c1] = precise([
+    (A, x) => A.inv(A.add(A.num(1), A.mul(A.num(-1), x[0]))),
+    (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[1])),
+  ], [p_mu, p_tau], [true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
-    out[i] = g * c0 * c1 + th * c0 * c2;
+    out[i] = g * c0 * c1 + p_lambda * th * c0 * c1;
   }
   return out;
 }
@@ -67,7 +66,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const p_lambda = p["lambda"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: (μ − 2·μ·τ + μ·τ²)/(1 − μ)³ · H·(g + λ·θ)
+  // term 1: μ·(1 − τ)²/(1 − μ)³ · H·(g + λ·θ)
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -80,7 +79,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const hv0 = hvp(v0);
   {
     const [w0_c0] = precise([
-      (A, x) => A.mul(A.pow(A.add(A.num(1), A.mul(A.num(-1), x[0])), A.num(-3)), A.add(x[0], A.mul(A.num(-2), x[0], x[1]), A.mul(x[0], A.pow(x[1], A.num(2))))),
+      (A, x) => A.mul(x[0], A.pow(A.add(A.num(1), A.mul(A.num(-1), x[0])), A.num(-3)), A.pow(A.add(A.num(1), A.mul(A.num(-1), x[1])), A.num(2))),
     ], [p_mu, p_tau], [true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
@@ -89,7 +88,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
       out[i] += (w0_c0) * hv0[i]!;
     }
   }
-  // term 2: (λ·μ − 2·λ·μ·τ + λ·μ·τ²)/(1 − μ)³ · (g + λ·θ)
+  // term 2: λ·μ·(1 − τ)²/(1 − μ)³ · (g + λ·θ)
   const v1 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -102,7 +101,7 @@ function correctionAsymptotic(theta: Float64Array, grad: Float64Array, hvp: Hvp,
   const hv1 = v1;
   {
     const [w1_c0] = precise([
-      (A, x) => A.mul(A.pow(A.add(A.num(1), A.mul(A.num(-1), x[1])), A.num(-3)), A.add(A.mul(A.num(-2), x[0], x[1], x[2]), A.mul(x[0], x[1]), A.mul(x[0], x[1], A.pow(x[2], A.num(2))))),
+      (A, x) => A.mul(x[0], x[1], A.pow(A.add(A.num(1), A.mul(A.num(-1), x[1])), A.num(-3)), A.pow(A.add(A.num(1), A.mul(A.num(-1), x[2])), A.num(2))),
     ], [p_lambda, p_mu, p_tau], [true, true, true]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
@@ -219,14 +218,14 @@ export function penalty(theta: Float64Array, grad: Float64Array, hyper: Partial<
   return total;
 }
 
-/** The weight w of M = w ∘ ∇Φ: (μ − 2·μ·τ + μ·τ²)/(1 − μ)³. */
+/** The weight w of M = w ∘ ∇Φ: μ·(1 − τ)²/(1 − μ)³. */
 export function penaltyWeight(theta: Float64Array, grad: Float64Array, hyper: Partial<Hyper> = {}): Float64Array {
   const p = { ...defaults, ...hyper };
   const p_mu = p["mu"]!;
   const p_tau = p["tau"]!;
   const out = new Float64Array(theta.length);
   const [c0] = precise([
-    (A, x) => A.mul(A.pow(A.add(A.num(1), A.mul(A.num(-1), x[0])), A.num(-3)), A.add(x[0], A.mul(A.num(-2), x[0], x[1]), A.mul(x[0], A.pow(x[1], A.num(2))))),
+    (A, x) => A.mul(x[0], A.pow(A.add(A.num(1), A.mul(A.num(-1), x[0])), A.num(-3)), A.pow(A.add(A.num(1), A.mul(A.num(-1), x[1])), A.num(2))),
   ], [p_mu, p_tau], [true, true]);
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;

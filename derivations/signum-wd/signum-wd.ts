@@ -120,7 +120,7 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   const p_delta = p["delta"]!;
   void n; void hvp; void theta; void grad;
   out.fill(0);
-  // term 1: (δ² − β·δ²)/(δ² + g²·(1 + β^(2·n + 2) − 2·β^(n + 1)))^(3/2) · H·(Σ[s=0..n − 1] (β^(n − s) − β^(n + 1))·(g·(1 − β^(s + 1))/√(δ² + g² − 2·β^(s + 1)·g² + β^(2·s + 2)·g²) + λ·θ)/(1 − β))
+  // term 1: δ²·(1 − β)/(δ² + g²·(1 + β^(2·n + 2) − 2·β^(n + 1)))^(3/2) · H·(Σ[s=0..n − 1] (β^(n − s) − β^(n + 1))·(g·(1 − β^(s + 1))/√(δ² + g² − 2·β^(s + 1)·g² + β^(2·s + 2)·g²) + λ·θ)/(1 − β))
   const v0 = new Float64Array(theta.length);
   {
     for (let i = 0; i < theta.length; i++) {
@@ -134,14 +134,14 @@ function correctionExact(theta: Float64Array, grad: Float64Array, hvp: Hvp, out:
   {
     const [w0_c0, w0_c1, w0_c2] = precise([
       (A, x) => A.pow(x[1], A.num(2)),
-      (A, x) => A.add(A.pow(x[1], A.num(2)), A.mul(A.num(-1), x[0], A.pow(x[1], A.num(2)))),
+      (A, x) => A.add(A.num(1), A.mul(A.num(-1), x[0])),
       (A, x) => A.add(A.num(1), A.pow(x[0], A.add(A.num(2), A.mul(A.num(2), x[2]))), A.mul(A.num(-2), A.pow(x[0], A.add(A.num(1), x[2])))),
     ], [p_beta, p_delta, n], [true, true, false]);
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       const th = theta[i]!;
       void g; void th;
-      out[i] += (w0_c1 / Math.pow(w0_c0 + (g * g) * w0_c2, 1.5)) * hv0[i]!;
+      out[i] += (w0_c0 * w0_c1 / Math.pow(w0_c0 + (g * g) * w0_c2, 1.5)) * hv0[i]!;
     }
   }
   return out;

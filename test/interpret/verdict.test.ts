@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { derive } from '../../src/derive/index.js';
 import { parseRule } from '../../src/parse/rule-file.js';
+import { toText } from '../../src/emit/expr-text.js';
 
 const verdictOf = (source: string) => derive(parseRule(source, 'x.rule')).interpretation.verdict;
 
@@ -21,6 +22,12 @@ describe('verdicts', () => {
     const v = verdictOf('optimizer SGD\nparam mu = 0.9 in (0, 1)\nparam tau = 0.1 in [0, 1)\nparam lambda = 0.01 in [0, inf)\nstate b = mu*b + (1-tau)*(g + lambda*theta)\nupdate b\n');
     expect(v.kind).toBe('regularizing');
     expect(v.condition).toBeUndefined();
+  });
+
+  it('coefficients are printed factored where that is shorter: μ(1 − τ)²/(1 − μ)³, not μ − 2μτ + μτ² over it', () => {
+    const d = derive(parseRule('optimizer SGD\nparam mu = 0.9 in (0, 1)\nparam tau = 0.1 in [0, 1)\nparam lambda = 0.01 in [0, inf)\nstate b = mu*b + (1-tau)*(g + lambda*theta)\nupdate b\n', 'x.rule'));
+    expect(d.asymptotic.M.map((t) => toText(t.weight))).toEqual(['μ·(1 − τ)²/(1 − μ)³', 'λ·μ·(1 − τ)²/(1 − μ)³']);
+    expect(toText(d.asymptotic.F)).toBe('g·(1 − τ)/(1 − μ) + λ·θ·(1 − τ)/(1 − μ)');
   });
 
   it('a sign that really varies is not determined, with sampled evidence of both signs', () => {
