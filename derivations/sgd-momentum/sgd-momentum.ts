@@ -202,17 +202,16 @@ export function memorylessStep(theta: Float64Array, grad: Float64Array, hvp: Hvp
   for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! - h * (F[i]! + h * M[i]!);
 }
 
-/** Φ(∇L(θ), θ) = Σⱼ g²/2 + λ²·θ²/2 + g·λ·θ + (0)·L(θ); pass loss = L(θ) when that coefficient is not 0. */
+/** Φ(∇L(θ), θ) = Σⱼ (g + λ·θ)²/2 + (0)·L(θ); pass loss = L(θ) when that coefficient is not 0. */
 export function penalty(theta: Float64Array, grad: Float64Array, hyper: Partial<Hyper> = {}, loss?: number): number {
   const p = { ...defaults, ...hyper };
   const p_lambda = p["lambda"]!;
-  const c0 = p_lambda * p_lambda;
   let total = 0;
   for (let i = 0; i < theta.length; i++) {
     const g = grad[i]!;
     const th = theta[i]!;
     void g; void th;
-    total += 0.5 * (g * g) + 0.5 * c0 * (th * th) + g * p_lambda * th;
+    total += 0.5 * Math.pow(g + p_lambda * th, 2);
   }
   void loss;
   return total;

@@ -14,8 +14,8 @@ import { applyDomains, collectBy, collected, factorCommon, normalForm } from './
 import { bound, fromDomain, type Interval } from '../ir/intervals.js';
 import { evaluate } from '../ir/eval.js';
 import { decompose, splitIndexPowers } from './exp-poly.js';
-import { checkIdentity, counterexample, type SampleSpace } from './check.js';
-import { factorPolynomial } from '../cas/nerdamer.js';
+import { checkIdentity, type SampleSpace } from './check.js';
+import { factoredParameterSums } from './factor.js';
 import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
 
 /**
@@ -67,49 +67,6 @@ export function tidy(name: string, e: Expr, space: SampleSpace, combine = false)
   return out;
 }
 
-const FACTOR_LIMIT = 120;
-const factorMemo = new Map<string, Expr>();
-
-/**
- * Sums of parameters only (a coefficient's numerator μ − 2μτ + μτ²) replaced by their
- * polynomial factorization (μ(1 − τ)²) where that is smaller: shorter to read, and a
- * product whose factors' signs the verdict can prove. nerdamer's factor is not trusted:
- * the caller checks the whole rewrite at random points.
- */
-function factoredParameterSums(e: Expr, space: SampleSpace): Expr {
-  const isParam = (x: string) => space.domains.has(x);
-  return E.mapBottomUp(e, (x) => {
-    if (x.kind !== 'add' || x.terms.length < 2 || E.size(x) > FACTOR_LIMIT || ![...E.freeSymbols(x)].every(isParam)) return x;
-    const key = E.key(x);
-    let f = factorMemo.get(key);
-    if (!f) {
-      // the common monomial first (λμ − 2λμτ + λμτ² = λμ·(1 − 2τ + τ²)), then the rest
-      const common = factorCommon(x);
-      const [outer, sum] = common.kind === 'mul' ? [common.factors.filter((q) => q.kind !== 'add'), common.factors.find((q) => q.kind === 'add')] : [[], common];
-      const inner = sum && sum.kind === 'add' && sum.terms.length > 2 ? factorPolynomial(sum) : undefined;
-      const g = canonicalSquares(inner ? E.mul(...outer, inner) : common);
-      f = g !== x && shorter(g, x) && !counterexample(x, g, space) ? g : x;
-      factorMemo.set(key, f);
-    }
-    return f;
-  });
-}
-
-/** Fewer occurrences of parameters (λ(1 − τ) against λ − λτ), or as many and fewer nodes. */
-function shorter(a: Expr, b: Expr): boolean {
-  const uses = (e: Expr): number => (e.kind === 'sym' ? 1 : E.children(e).reduce((acc, c) => acc + uses(c), 0));
-  const ua = uses(a), ub = uses(b);
-  return ua < ub || (ua === ub && E.size(a) <= E.size(b));
-}
-
-/** (τ − 1)² reads (1 − τ)²: an even power of a sum whose constant is negative, negated inside. */
-const canonicalSquares = (e: Expr): Expr => E.mapBottomUp(e, (x) => {
-  if (x.kind !== 'pow' || x.base.kind !== 'add' || !E.isIntegerNum(x.exp) || (x.exp as E.Num).value.p % 2n !== 0n) return x;
-  const c = x.base.terms.find((t) => t.kind === 'num') as E.Num | undefined;
-  return c && c.value.p < 0n ? E.pow(E.add(...x.base.terms.map(E.neg)), x.exp) : x;
-});
-
-/** Adds terms that share kind and field; drops zero weights. */
 export function combineTerms(terms: readonly CorrectionTerm[], space: SampleSpace): CorrectionTerm[] {
   const groups = new Map<string, { kind: CorrectionTerm['kind']; field: Expr; weights: Expr[] }>();
   for (const t of terms) {

@@ -83,8 +83,11 @@ export interface Verdict {
 export interface Interpretation {
   /** M written through potentials; undefined when no potential was found. */
   readonly potentials?: readonly PotentialTerm[];
-  /** Preconditioned descent on L̃ = L + h·coefficient·Φ, when F and M share the preconditioner. */
-  readonly modifiedLoss?: { readonly preconditioner: Expr; readonly coefficient: Expr; readonly potential: Potential };
+  /**
+   * Preconditioned descent on L̃ = L + (weightDecay/2)·‖θ‖² + h·coefficient·Φ, when F and M
+   * share the preconditioner (F = P∘∇(L + (λ/2)‖θ‖²); weightDecay absent when λ = 0).
+   */
+  readonly modifiedLoss?: { readonly preconditioner: Expr; readonly coefficient: Expr; readonly potential: Potential; readonly weightDecay?: Expr };
   /** The scalar factor of the weight that carries the sign, if the weight factors as c(params)·(positive). */
   readonly signCoefficient?: Expr;
   readonly verdict: Verdict;

@@ -257,20 +257,25 @@ function interpretationSection(it: Interpretation, out: Block[]) {
   const ml = it.modifiedLoss;
   if (ml) {
     const phi = potentialInline(ml.potential);
+    const wd = ml.weightDecay;
     out.push({
       kind: 'para',
       content: [text('F and M share the preconditioner '), math('P', 'P'),
-        text(', so the memoryless iteration is preconditioned gradient descent on a modified loss:')],
+        text(wd ? ', with (coupled) weight decay read as the loss L + (λ/2)‖θ‖², so the memoryless iteration is preconditioned gradient descent on a modified loss:'
+          : ', so the memoryless iteration is preconditioned gradient descent on a modified loss:')],
     });
+    // weight decay inside F: F = P∘∇(L + (λ/2)‖θ‖²)
+    const decayTex = wd ? ` + \\frac{${toLatex(wd, COORD)}}{2} \\lVert\\theta\\rVert^2` : '';
+    const decayText = wd ? ` + (${toText(wd)}/2)·‖θ‖²` : '';
     out.push({
       kind: 'display',
       tex: aligned([
-        `\\tilde L(\\theta) &= L(\\theta) + h\\, ${toLatexFactor(ml.coefficient, COORD)} \\left(${phi.tex}\\right)`,
+        `\\tilde L(\\theta) &= L(\\theta)${decayTex} + h\\, ${toLatexFactor(ml.coefficient, COORD)} \\left(${phi.tex}\\right)`,
         '\\tilde\\theta_{n+1} &= \\tilde\\theta_n - h\\, P_j\\, \\partial_j \\tilde L(\\tilde\\theta_n)',
         `P_j &= ${toLatex(ml.preconditioner, COORD)}`,
       ]),
       plain: [
-        `L̃(θ) = L(θ) + h·${toTextFactor(ml.coefficient)}·(${phi.plain})`,
+        `L̃(θ) = L(θ)${decayText} + h·${toTextFactor(ml.coefficient)}·(${phi.plain})`,
         'θ̃ₙ₊₁ = θ̃ₙ − h·P ∘ ∇L̃(θ̃ₙ)',
         `P = ${toText(ml.preconditioner)}`,
       ].join('\n'),

@@ -42,7 +42,7 @@ export function emitJson(d: Derivation, regime: Regime): string {
     interpretation: {
       potentials: it.potentials ? it.potentials.map((p) => ({ weight: expr(p.weight), potential: potential(p.potential) })) : null,
       modifiedLoss: it.modifiedLoss
-        ? { preconditioner: expr(it.modifiedLoss.preconditioner), coefficient: expr(it.modifiedLoss.coefficient), potential: potential(it.modifiedLoss.potential) }
+        ? { preconditioner: expr(it.modifiedLoss.preconditioner), coefficient: expr(it.modifiedLoss.coefficient), potential: potential(it.modifiedLoss.potential), weightDecay: it.modifiedLoss.weightDecay ? expr(it.modifiedLoss.weightDecay) : null }
         : null,
       signCoefficient: it.signCoefficient ? expr(it.signCoefficient) : null,
       verdict: verdictJson(v),

@@ -6,10 +6,11 @@
  *   ∫ x·(x+a)ᵖ = ∫ (x+a)ᵖ⁺¹ − a·∫ (x+a)ᵖ
  *   ∫ x·(x²+a)ᵖ = (x²+a)ᵖ⁺¹/(2(p+1)), ∫ x·(x²+a)⁻¹ = log(x²+a)/2
  *   ∫ tanh(kx) = (|kx| + log(1 + e^(−2|kx|)))/k   (log cosh(kx) + log 2, with no exp to overflow)
+ *   ∫ e^(kx) = e^(kx)/k, ∫ x·e^(kx²) = e^(kx²)/(2k)
  */
 import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
-import { expand } from '../derive/simplify.js';
+import { expand, normalForm } from '../derive/simplify.js';
 import { antiderivative as viaNerdamer } from '../cas/nerdamer.js';
 
 /** a when base = x^d + a with a free of x (d = 1 or 2), else undefined. */
@@ -19,6 +20,12 @@ function shifted(base: Expr, x: string, d: 1 | 2): Expr | undefined {
   const rest = base.terms.filter((t) => t !== X);
   if (rest.length !== base.terms.length - 1 || rest.some((t) => E.hasSymbol(t, x))) return undefined;
   return E.add(...rest);
+}
+
+/** k when u = k·xᵈ with k free of x, else undefined. */
+function scaleOf(u: Expr, x: string, d: 1 | 2): Expr | undefined {
+  const k = normalForm(E.div(u, E.pow(E.sym(x), E.num(d))));
+  return E.hasSymbol(k, x) || E.isZero(k) ? undefined : k;
 }
 
 /** k when u = k·x with k free of x, else undefined. */
@@ -54,6 +61,8 @@ function term(t: Expr, x: string): Expr | undefined {
     }
     const a = shifted(b, x, 1);
     if (a) return powerRule(b, p, constant);
+    const ke = b.kind === 'call' && b.fn === 'exp' && E.isOne(p) ? scaleOf(b.arg, x, 1) : undefined;
+    if (ke) return E.mul(constant, b, E.pow(ke, E.MINUS_ONE));
     return undefined;
   }
   if (parts.length === 2) {
@@ -63,6 +72,8 @@ function term(t: Expr, x: string): Expr | undefined {
     const a1 = shifted(b, x, 1);
     if (a1) return E.add(powerRule(b, E.add(p, E.ONE), constant), powerRule(b, p, E.mul(E.MINUS_ONE, a1, constant)));
     if (shifted(b, x, 2)) return powerRule(b, p, E.mul(constant, E.HALF));
+    const k2 = b.kind === 'call' && b.fn === 'exp' && E.isOne(p) ? scaleOf(b.arg, x, 2) : undefined;
+    if (k2) return E.mul(constant, b, E.pow(E.mul(E.num(2), k2), E.MINUS_ONE));
   }
   return undefined;
 }

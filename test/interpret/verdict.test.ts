@@ -30,6 +30,24 @@ describe('verdicts', () => {
     expect(toText(d.asymptotic.F)).toBe('g·(1 − τ)/(1 − μ) + λ·θ·(1 − τ)/(1 − μ)');
   });
 
+  it('SGD with dampening and coupled weight decay is descent on L_λ + h·μ(1 − τ)/(1 − μ)²·½‖∇L_λ‖², L_λ = L + (λ/2)‖θ‖²', () => {
+    const d = derive(parseRule('optimizer SGD\nparam mu = 0.9 in (0, 1)\nparam tau = 0.1 in [0, 1)\nparam lambda = 0.01 in [0, inf)\nstate b = mu*b + (1-tau)*(g + lambda*theta)\nupdate b\n', 'x.rule'));
+    const ml = d.interpretation.modifiedLoss!;
+    expect(toText(ml.weightDecay!)).toBe('λ');
+    expect(toText(ml.preconditioner)).toBe('(1 − τ)/(1 − μ)');
+    expect(toText(ml.coefficient)).toBe('μ·(1 − τ)/(1 − μ)²');
+    expect(toText(ml.potential.perCoordinate)).toBe('(g + λ·θ)²/2');
+    // AdamW's decoupled decay is not of that form: no modified loss there
+    const adamw = derive(parseRule('optimizer W\nparam beta1 = 0.9 in (0, 1)\nparam beta2 = 0.999 in (0, 1)\nparam eps = 1e-8 in [0, inf)\nparam lambda = 0.01 in [0, inf)\nstate m = beta1*m + (1-beta1)*g\nstate v = beta2*v + (1-beta2)*g^2\nupdate m/(sqrt(v) + eps) + lambda*theta\n', 'w.rule'));
+    expect(adamw.interpretation.modifiedLoss).toBeUndefined();
+  });
+
+  it('a field g·exp(−g²) has the potential −exp(−g²)/2, and its weight β·exp(−g²)(1 − 2g²)/(1 − β) is not determined', () => {
+    const d = derive(parseRule('optimizer E\nparam beta = 0.9 in (0, 1)\nstate m = beta*m + (1-beta)*g\nupdate m*exp(-m^2)\n', 'x.rule'));
+    expect(d.interpretation.potentials!.map((p) => toText(p.potential.perCoordinate))).toEqual(['−exp(−g²)/2']);
+    expect(d.interpretation.verdict.kind).toBe('mixed');
+  });
+
   it('a sign that really varies is not determined, with sampled evidence of both signs', () => {
     const v = verdictOf('optimizer Mixed\nparam beta = 0.9 in (0, 1)\nstate m = beta*m + (1-beta)*g\nupdate m - m^3\n');
     expect(v.kind).toBe('mixed');
