@@ -111,6 +111,15 @@ function atLeastZero(x: Expr): Expr | undefined {
   return shift < 0 ? E.ZERO : deltas(shift + 1);
 }
 
+/** "rate ≠ 1" as the user reads it: β₃/β₁ ≠ 1 is beta1 ≠ beta3. */
+function notOne(rate: Expr): string {
+  const factors = rate.kind === 'mul' ? rate.factors : [rate];
+  const isDen = (f: Expr) => f.kind === 'pow' && f.exp.kind === 'num' && Q.cmp(f.exp.value, Q.ZERO) < 0;
+  const num = E.mul(...factors.filter((f) => !isDen(f)));
+  const den = E.mul(...factors.filter(isDen).map((f) => E.pow(f, E.MINUS_ONE)));
+  return `${show(den)} ≠ ${show(num)}`.replace(/^1 ≠ (.*)$/, '$1 ≠ 1');
+}
+
 const binom = (n: number, k: number) => {
   let r = 1;
   for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
@@ -174,7 +183,7 @@ export function sumClosedForm(e: Expr, t: string, lo: Expr, hi: Expr | undefined
     }
     const rb = bound(rate, ctx.domains);
     if (!hi && !isContraction(rb)) return { reason: `cannot prove |${show(rate)}| < 1, so the infinite sum over ${indexName(t)} may diverge` };
-    if (mayBeOne(rb)) ctx.assume(`${show(rate)} ≠ 1`);
+    if (mayBeOne(rb)) ctx.assume(notOne(rate));
     const Qc = antidifference(degree, rate);
     const upper = hi ? E.mul(E.pow(rate, E.add(hi, E.ONE)), polyAt(Qc, E.add(hi, E.ONE))) : E.ZERO;
     // the scalar Σ t^m r^t is simplified on its own, before it meets the (large) coefficient;
