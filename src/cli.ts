@@ -141,6 +141,7 @@ interface CodegenArgs { kind: 'codegen'; rule: string; target: Target; output?: 
 interface ValidateArgs {
   kind: 'validate'; rule: string; problems: string[]; hs: number[]; horizon: number;
   set: Record<string, number>; seed: number; plot?: string; json: boolean; batches?: number; orderSeed: number;
+  compareDefaults: boolean;
 }
 type Parsed =
   | ({ kind: 'train' } & TrainArgs)
@@ -233,6 +234,7 @@ async function parseArgs(argv: readonly string[]): Promise<Parsed> {
         .option('batches', { type: 'number', requiresArg: true, describe: 'mini-batches: split the problem into m equal batches and validate the pathwise M on one batch order (logistic, mlp)' })
         .option('order-seed', { type: 'number', default: 1, requiresArg: true, describe: 'with --batches: seed of the batch order (random reshuffling)' })
         .option('plot', { type: 'string', requiresArg: true, describe: 'write an SVG plot of the gaps against h to FILE' })
+        .option('compare-defaults', { type: 'boolean', default: true, describe: "where validate moved parameters (shortened memories, raised eps), also run at the rule's own values and show those slopes (--no-compare-defaults skips it)" })
         .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON' })
         .example('memloss validate rules/heavy-ball.rule', 'on the quartic, default step sizes')
         .example('memloss validate rules/adamw.rule --problem all --plot gaps.svg', 'on every problem, with a plot')
@@ -340,7 +342,7 @@ function validateArgs(a: Record<string, unknown>): ValidateArgs | { kind: 'usage
     if (noBatches !== undefined) return usage(`--batches: problem '${noBatches}' is not a sum over samples; choose from ${Object.keys(FINITE_SUM_PROBLEMS).sort().join(', ')}`);
     if (plot !== undefined) return usage('--plot is not available with --batches');
   }
-  return { kind: 'validate', ...(batches !== undefined ? { batches } : {}), orderSeed, rule: String(a['rule']), problems: [...new Set(problems)], hs, horizon, set, seed, ...(plot !== undefined ? { plot } : {}), json: Boolean(a['json']) };
+  return { kind: 'validate', ...(batches !== undefined ? { batches } : {}), orderSeed, rule: String(a['rule']), problems: [...new Set(problems)], hs, horizon, set, seed, ...(plot !== undefined ? { plot } : {}), json: Boolean(a['json']), compareDefaults: a['compare-defaults'] !== false };
 }
 
 /** `--set name=value,…` as a prototype-free map, or the usage message for a malformed item. */
@@ -639,7 +641,7 @@ function recordedValidation(args: BuildArgs, name: string, source: string, rule:
     return 'stale';
   }
   const hs = DEFAULT_HS.split(',').map(Number);
-  const vargs: ValidateArgs = { kind: 'validate', rule: name, problems: CATALOGUE_PROBLEMS, hs, horizon: 2, set: {}, seed: 1, json: false, orderSeed: 1 };
+  const vargs: ValidateArgs = { kind: 'validate', rule: name, problems: CATALOGUE_PROBLEMS, hs, horizon: 2, set: {}, seed: 1, json: false, orderSeed: 1, compareDefaults: false };
   const { module, params, facts } = validationSetup(rule, vargs);
   const hyper = hyperOf(params);
   const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
@@ -712,13 +714,13 @@ function validationSetup(rule: Rule | MatrixRule, args: ValidateArgs) {
   if (isMatrixRule(rule)) {
     const d = deriveMatrix(rule);
     const params = matrixValidationParams(d, args.hs, args.set);
-    return { module: loadMatrixOptimizer(d), params, facts: matrixRuleFacts(d, hyperOf(params)), notes: d.notes };
+    return { module: loadMatrixOptimizer(d), params, facts: matrixRuleFacts(d, hyperOf(params)), factsAt: (h: Record<string, number>) => matrixRuleFacts(d, h), notes: d.notes };
   }
   const d = derive(rule, { exactN: true, verify: true });
   if (!d.exactN || ('unavailable' in d.exactN && !d.exactN.recursion))
     throw new CliError(`validate needs the exact finite-n form of ${rule.name}, and it has none: ${d.exactN ? d.exactN.unavailable : 'not derived'}`);
   const params = validationParams(rule, d, args.hs, args.set);
-  return { module: loadVerifiedOptimizer(rule, d), params, facts: ruleFacts(rule, d, hyperOf(params)), notes: d.notes };
+  return { module: loadVerifiedOptimizer(rule, d), params, facts: ruleFacts(rule, d, hyperOf(params)), factsAt: (h: Record<string, number>) => ruleFacts(rule, d, h), notes: d.notes };
 }
 
 const hyperOf = (params: readonly ParamChoice[]) => Object.fromEntries(params.map((p) => [p.name, p.value]));
@@ -739,7 +741,7 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
       return EXIT.usage;
     }
   }
-  const { module, params, facts, notes } = validationSetup(rule, args);
+  const { module, params, facts, factsAt, notes } = validationSetup(rule, args);
   const hyper = Object.fromEntries(params.map((p) => [p.name, p.value]));
 
   if (!args.json) {
@@ -764,6 +766,20 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
     results.push(r);
     if (!args.json) out(`\n${formatValidation(r)}`);
   }
+  // the same at the rule's own values where validate moved some: for comparison, not for the verdict
+  const moved = params.filter((p) => p.source === 'raised' || p.source === 'shortened');
+  const atOwn: { problem: string; slopes: ValidationResult['slopes']; ok: boolean; reason: string }[] = [];
+  if (moved.length && args.compareDefaults) {
+    const own = Object.fromEntries(params.map((p) => [p.name, p.source === 'set' ? p.value : p.default]));
+    if (!args.json) out(`\nat the rule's own values (${moved.map((p) => `${p.name} = ${p.default}`).join(', ')}), for comparison (the memoryless expansion needs h·(memory) small; the verdict above stands):\n`);
+    for (const name of args.problems) {
+      const r = runValidation({ module, problem: PROBLEMS[name]!({ seed: args.seed }), hs: args.hs, horizon: args.horizon, hyper: own, seed: args.seed, facts: factsAt(own), onProgress: (done, total) => bar.update(done, total, name) });
+      bar.done();
+      atOwn.push({ problem: name, slopes: r.slopes, ok: r.verdict.ok, reason: r.verdict.reason });
+      const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+      if (!args.json) out(`  ${name}: slopes exact M ${f(r.slopes.exact)}, asymptotic M ${f(r.slopes.asymptotic)}, no M ${f(r.slopes.none)}; ${r.verdict.ok ? 'second order shows here too' : r.verdict.reason}\n`);
+    }
+  }
   if (args.plot !== undefined) {
     const { renderPlot } = await import('./numeric/plot.js');
     writeText(args.plot, await renderPlot(results, `${rule.name}: max gap against h`));
@@ -771,7 +787,7 @@ async function validateCommand(args: ValidateArgs): Promise<number> {
   }
   const ok = results.every((r) => r.verdict.ok);
   if (args.json)
-    out(validationJson({ rule: rule.name, file: args.rule, horizon: args.horizon, seed: args.seed, stepSizes: args.hs, parameters: params, notes, ok, results }));
+    out(validationJson({ rule: rule.name, file: args.rule, horizon: args.horizon, seed: args.seed, stepSizes: args.hs, parameters: params, notes, ok, results, ...(atOwn.length ? { atOwnValues: atOwn } : {}) }));
   for (const r of results) if (!r.verdict.ok) err(`memloss: validation failed on ${r.problem}: ${r.verdict.reason}\n`);
   // non-finite closed forms are a bug in memloss, not a property of the rule
   if (results.some((r) => r.verdict.diagnosis === 'non-finite-form')) return EXIT.internal;

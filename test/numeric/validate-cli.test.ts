@@ -49,6 +49,18 @@ describe('memloss validate', () => {
     expect(j.parameters.find((p) => p.name === 'lambda')).toMatchObject({ value: 0.01, source: 'default' });
   });
 
+  it("where it moved parameters, the slopes at the rule's own values follow, for comparison; the exit code stays the validation's", async () => {
+    const r = await capture(() => main(['validate', 'rules/heavy-ball.rule']));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/at the rule's own values \(beta = 0\.9\), for comparison[^\n]*\n  quartic: slopes exact M 0\.76, asymptotic M 0\.92, no M 0\.54; slope with exact M 0\.76 < 1\.8: likely h too large/);
+    const j = JSON.parse((await capture(() => main(['validate', 'rules/heavy-ball.rule', '--json']))).stdout) as { atOwnValues: { problem: string; slopes: { exact: number } }[] };
+    expect(j.atOwnValues.map((x) => [x.problem, Number(x.slopes.exact.toFixed(2))])).toEqual([['quartic', 0.76]]);
+    const skipped = await capture(() => main(['validate', 'rules/heavy-ball.rule', '--no-compare-defaults']));
+    expect(skipped.stdout).not.toContain("rule's own values");
+    // nothing moved, nothing to compare
+    expect((await capture(() => main(['validate', 'rules/heavy-ball.rule', '--set', 'beta=0.5']))).stdout).not.toContain("rule's own values");
+  });
+
   it('--plot writes an SVG with the gaps', async () => {
     const file = join(tmp, 'gaps.svg');
     const r = await capture(() => main(['validate', 'rules/nesterov.rule', '--h', '0.02,0.01,0.005', '--plot', file]));
