@@ -17,6 +17,9 @@ import { decompose, splitIndexPowers } from './exp-poly.js';
 import { checkIdentity, type SampleSpace } from './check.js';
 import { factoredParameterSums } from './factor.js';
 import { J, K, NoClosedForm, Unroller, type UnrollContext } from './unroll.js';
+import { RuleError } from '../ir/diagnostics.js';
+import { prevName } from '../ir/rule.js';
+import { show } from '../ir/show.js';
 
 /**
  * Whether κ(params) cannot vanish on the domain: its bound excludes 0, or it keeps one sign
@@ -97,8 +100,30 @@ function atLagsFromOne(name: string, e: Expr, space: SampleSpace): Expr {
   return out;
 }
 
+/**
+ * abs or sign of an expression that is 0 on the constant history (a state that tends to 0,
+ * g − m): neither has a derivative there, and sign(0) is not the ±1 the optimizer sees.
+ */
+function refuseKinksAtZero(ctx: UnrollContext, un: Unroller): void {
+  const memory = new Set(['g', 'theta', ...ctx.rule.states.flatMap((s) => [s.name, prevName(s.name)])]);
+  const where = [{ e: ctx.rule.update, span: ctx.rule.updateSpan }, ...ctx.rule.states.map((s) => ({ e: s.rhs, span: s.span }))];
+  for (const { e, span } of where) {
+    const kinks: Expr[] = [];
+    const visit = (x: Expr) => { if (x.kind === 'call' && (x.fn === 'abs' || x.fn === 'sign')) kinks.push(x); E.children(x).forEach(visit); };
+    visit(e);
+    for (const k of kinks) {
+      const arg = (k as E.Call).arg;
+      if (![...E.freeSymbols(arg)].some((x) => memory.has(x))) continue;
+      const value = tidy('a kink argument on the constant history', un.at(arg, n), ctx.space);
+      if (E.isZero(value))
+        throw new RuleError({ code: 'rule/non-differentiable', span, message: `${show(k)} is taken where its argument is 0 on a constant history, and ${(k as E.Call).fn} has no derivative at 0: the expansion around a constant history does not apply; a smooth surrogate such as sqrt(x^2 + delta^2) in place of abs(x) does` });
+    }
+  }
+}
+
 export function deriveRegime(ctx: UnrollContext): RegimeResult {
   const un = new Unroller(ctx);
+  if (ctx.regime === 'asymptotic') refuseKinksAtZero(ctx, un);
   const update = ctx.rule.update;
   const F = tidy('constant-history update', un.at(update, n), ctx.space);
   const states: UnrolledState[] = ctx.states.map((st) => ({
