@@ -47,7 +47,13 @@ export function latexText(text: string): string {
     const a = atoms.pop();
     if (!a) return '{}';
     if (a.math) return a.s;
-    if (/^[A-Za-z0-9]$/.test(a.s)) return a.s;
+    // a number takes the script whole: 10⁻⁴ is 10^{-4}, not 1 and 0^{-4}
+    if (/^[0-9]$/.test(a.s)) {
+      let digits = a.s;
+      while (atoms.length && !atoms[atoms.length - 1]!.math && /^[0-9.]$/.test(atoms[atoms.length - 1]!.s)) digits = atoms.pop()!.s + digits;
+      return digits;
+    }
+    if (/^[A-Za-z]$/.test(a.s)) return a.s;
     atoms.push(a);
     return '{}';
   };

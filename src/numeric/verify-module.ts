@@ -5,7 +5,7 @@
  */
 import type { Rule } from '../ir/rule.js';
 import type { Derivation, Verification } from '../derive/types.js';
-import { compareWithOracle, type Evaluator } from '../verify/index.js';
+import { compareWithOracle, mergeVerifications, type Evaluator } from '../verify/index.js';
 import { matVec } from '../verify/sample.js';
 import { loadOptimizer } from './compile.js';
 import type { OptimizerModule } from './types.js';
@@ -33,24 +33,17 @@ export function verifyModule(rule: Rule, d: Derivation, module: OptimizerModule)
   if (recursion) {
     // the rule run step by step in float64, as the oracle does: every draw, rates equal included
     const ex = compareWithOracle(rule, [of(d.asymptotic.states, 'exact-n')], 'generated module', { limits: d.limits });
-    return merge(checked, ex);
+    return mergeVerifications(checked, ex);
   }
   if (!exact) return checked;
   // A finite sum over past updates without closed form runs per coordinate in float64 and
   // divides by differences of rates: checked at the defaults only (a known limit of the module)
   const sums = [exact.F, ...exact.M.flatMap((t) => [t.field, t.weight])].some(hasSum);
   const ex = compareWithOracle(rule, [of(exact.states, 'exact-n')], 'generated module', { ...options, ...(sums ? { draws: 0 } : {}) });
-  return { ...merge(checked, ex), skipped: [...checked.skipped, ...ex.skipped, ...(sums ? ['the exact finite-n module away from the defaults (a finite sum over past updates evaluated in float64)'] : [])] };
+  const both = mergeVerifications(checked, ex);
+  return sums ? { ...both, skipped: [...both.skipped, 'the exact finite-n module away from the defaults (a finite sum over past updates evaluated in float64)'] } : both;
 }
 
-/** The two regimes' checks as one record. */
-const merge = (a: Verification, b: Verification): Verification => ({
-  checks: a.checks + b.checks,
-  draws: a.draws,
-  regimes: ['asymptotic', 'exact-n'],
-  maxRelativeDifference: Math.max(a.maxRelativeDifference, b.maxRelativeDifference),
-  skipped: [...a.skipped, ...b.skipped],
-});
 
 /** loadOptimizer, then verifyModule: an InternalError instead of a module that disagrees with the oracle. */
 export function loadVerifiedOptimizer(rule: Rule, d: Derivation): OptimizerModule {

@@ -154,6 +154,15 @@ export function verifyDerivation(rule: Rule, regimes: readonly RegimeResult[], o
   return compareWithOracle(rule, regimes.map(formulas), 'derived', options);
 }
 
+/** Two checks of one rule (the same draws; other regimes or another evaluator) as one record. */
+export const mergeVerifications = (a: Verification, b: Verification): Verification => ({
+  checks: a.checks + b.checks,
+  draws: a.draws,
+  regimes: [...new Set([...a.regimes, ...b.regimes])],
+  maxRelativeDifference: Math.max(a.maxRelativeDifference, b.maxRelativeDifference),
+  skipped: [...new Set([...a.skipped, ...b.skipped])].sort(),
+});
+
 /** Time spent comparing, summed over calls (the build's per-rule report; never in an output). */
 export const verificationTime = { ms: 0 };
 
@@ -168,7 +177,7 @@ export function compareWithOracle(rule: Rule, regimes: readonly Evaluator[], wha
 }
 
 function compare(rule: Rule, regimes: readonly Evaluator[], what: string, options: VerifyOptions): Verification {
-  const draws = parameterDraws(rule, options.draws ?? 4, options.seed ?? 1, options.special ?? false);
+  const draws = parameterDraws(rule, options.draws ?? 4, options.seed ?? 1, options.special ?? true);
   const points = Array.from({ length: options.points ?? 1 }, (_, i) => samplePoint(1000 + i));
   const zero = Object.fromEntries((options.limits ?? []).map((l) => [l, 0]));
   let checks = 0, worst = 0;

@@ -23,4 +23,7 @@ describe('latexText', () => {
   it('leaves plain text and other UTF-8 alone', () => {
     expect(latexText('Zhuang et al., “AdaBelief”, 2020')).toBe('Zhuang et al., “AdaBelief”, 2020');
   });
+  it('a number takes its superscript whole: 10⁻⁴ is 10^{-4}', () => {
+    expect(latexText('within 10⁻⁴ of 1, and 2.5·10⁻⁴')).toBe('within \\(10^{-4}\\) of 1, and 2.5\\(\\cdot10^{-4}\\)');
+  });
 });
