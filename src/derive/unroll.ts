@@ -14,7 +14,7 @@ import * as E from '../ir/expr.js';
 import type { Expr } from '../ir/expr.js';
 import { RuleError } from '../ir/diagnostics.js';
 import { prevName, type Rule } from '../ir/rule.js';
-import { bound, isContraction, type Interval } from '../ir/intervals.js';
+import { bound, isContraction, isPositive, type Interval } from '../ir/intervals.js';
 import { show } from '../ir/show.js';
 import type { Regime, RecordedSum } from './types.js';
 import type { LinearState } from './analyze.js';
@@ -91,7 +91,9 @@ export class Unroller {
     const out = E.mapBottomUp(e, (x) => {
       if (x.kind !== 'pow' || !E.hasSymbol(x.exp, 'n') || E.hasSymbol(x.base, 'n')) return x;
       const c = normalForm(E.mul(E.sub(x.exp, E.subs(x.exp, { n: E.ZERO })), E.pow(E.sym('n'), E.MINUS_ONE)));
-      if (c.kind === 'num' && c.value.p > 0n && isContraction(bound(x.base, this.ctx.domains))) return E.ZERO;
+      // r^(c·n + …) → 0 for |r| < 1 and a rate c > 0, a number or proved positive on the domain: 0.96^((n+1)·ψ)
+      const positive = c.kind === 'num' ? c.value.p > 0n : !E.hasSymbol(c, 'n') && isPositive(bound(c, this.ctx.domains));
+      if (positive && isContraction(bound(x.base, this.ctx.domains))) return E.ZERO;
       return x;
     });
     if (E.hasSymbol(out, 'n'))

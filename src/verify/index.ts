@@ -9,7 +9,7 @@
  * parts the float64 oracle keeps no more digits). Nothing derived reaches the user otherwise.
  */
 import type { Expr } from '../ir/expr.js';
-import { children, freeSymbols } from '../ir/expr.js';
+import { add, children, freeSymbols, MINUS_ONE, mul, ONE, pow, subs, ZERO } from '../ir/expr.js';
 import type { Rule } from '../ir/rule.js';
 import { InternalError } from '../ir/diagnostics.js';
 import type { RegimeResult, Verification } from '../derive/types.js';
@@ -98,11 +98,13 @@ const maxDiff = (a: Float64Array, b: Float64Array) => a.reduce((m, x, i) => Math
 const show = (params: Readonly<Record<string, number>>) => Object.entries(params).map(([k, v]) => `${k} = ${v}`).join(', ');
 const vec = (a: Float64Array) => `[${Array.from(a, (x) => x.toPrecision(6)).join(', ')}]`;
 
-/** The bases r of powers rⁿ in the rule itself (bias corrections 1 − β₁ⁿ⁺¹): they decay too. */
+/** The rates r of powers rⁿ in the rule itself (bias corrections 1 − β₁ⁿ⁺¹): they decay too. */
 function indexPowerBases(rule: Rule): Expr[] {
   const out: Expr[] = [];
   const visit = (e: Expr) => {
-    if (e.kind === 'pow' && [...freeSymbols(e.exp)].includes('n') && ![...freeSymbols(e.base)].includes('n')) out.push(e.base);
+    // the rate per step: r^(ψ·(n+1)) decays like (r^ψ)ⁿ
+    if (e.kind === 'pow' && [...freeSymbols(e.exp)].includes('n') && ![...freeSymbols(e.base)].includes('n'))
+      out.push(pow(e.base, add(subs(e.exp, { n: ONE }), mul(MINUS_ONE, subs(e.exp, { n: ZERO })))));
     children(e).forEach(visit);
   };
   [rule.update, ...rule.states.map((s) => s.rhs)].forEach(visit);
@@ -177,7 +179,7 @@ export function compareWithOracle(rule: Rule, regimes: readonly Evaluator[], wha
 }
 
 function compare(rule: Rule, regimes: readonly Evaluator[], what: string, options: VerifyOptions): Verification {
-  const draws = parameterDraws(rule, options.draws ?? 4, options.seed ?? 1, options.special ?? true);
+  const draws = parameterDraws(rule, options.draws ?? 5, options.seed ?? 1, options.special ?? true);
   const points = Array.from({ length: options.points ?? 1 }, (_, i) => samplePoint(1000 + i));
   const zero = Object.fromEntries((options.limits ?? []).map((l) => [l, 0]));
   let checks = 0, worst = 0;

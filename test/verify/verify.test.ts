@@ -50,6 +50,20 @@ describe('verification', () => {
     verifyModule(rule, d, mod);
   });
 
+  it('assumptions read in the user\'s terms: beta1 ≠ beta3, not (beta1^(-1))*beta3 ≠ 1', () => {
+    const d = derive(parseRule(ADEMAMIX, 'ademamix.rule'), { exactN: true });
+    expect(d.assumptions).toContain('beta1 ≠ beta3');
+    expect(d.assumptions.join('\n')).not.toMatch(/\^\(-1\)/);
+  });
+
+  it('a schedule 0.96^((n+1)·ψ) derives like (0.96^ψ)^(n+1), and is verified at n deep enough for the rate 0.96^ψ', () => {
+    const src = (pow: string) => `optimizer S\nparam beta = 0.9 in (0, 1)\nparam psi = 0.5 in (0, 1)\nstate m = beta*m + (1-beta)*g\nupdate m*(1 - 0.5*${pow})\n`;
+    const a = derive(parseRule(src('0.96^((n+1)*psi)'), 's.rule'), { verify: true });
+    const b = derive(parseRule(src('(0.96^psi)^(n+1)'), 's.rule'), { verify: true });
+    expect(a.asymptotic.M.map((t) => E.key(t.weight))).toEqual(b.asymptotic.M.map((t) => E.key(t.weight)));
+    expect(a.verification!.checks).toBeGreaterThan(0);
+  });
+
   it('heavy-ball at β = 0.9999: the exact-n module keeps its digits (2.6·10⁻⁴ relative error before)', () => {
     const rule = parseRule('optimizer HB\nparam beta = 0.9999 in (0, 1)\nstate m = beta*m + g\nupdate m\n', 'hb.rule');
     const d = derive(rule, { exactN: true });
