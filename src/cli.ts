@@ -635,8 +635,9 @@ function recordedValidation(args: BuildArgs, name: string, source: string, rule:
     const onDisk = readIfExists(join(args.out, rel));
     if (onDisk === undefined) return undefined;
     expected.set(rel, onDisk); // kept as it is: only --validate writes it
-    const recorded = JSON.parse(onDisk) as { rule: string; results: RecordedValidation[] };
-    if (recorded.rule === hash) return recorded.results;
+    let recorded: { rule?: string; results?: RecordedValidation[] } = {};
+    try { recorded = JSON.parse(onDisk) as typeof recorded; } catch { /* unreadable: as stale as another rule's */ }
+    if (recorded.rule === hash && Array.isArray(recorded.results)) return recorded.results;
     problems.push(`${join(args.out, rel)} was recorded for another version of the rule; run 'memloss build --validate'`);
     return 'stale';
   }
