@@ -87,11 +87,19 @@ export function loadRule(file: string): { rule: Rule; module: OptimizerModule; e
     if (e instanceof FileReadError) throw new ConfigError(`key 'optimizer.rule': cannot read rule file ${file}: ${e.message}`);
     throw e;
   }
+  // the same file text derives to the same module: runs and resumes in one process share it
+  const key = `${file}\0${text}`;
+  const hit = loaded.get(key);
+  if (hit) return hit;
   const bytes = Buffer.from(text, 'utf8');
   const rule = parseRule(text, file);
   const d = derive(rule, { exactN: true, verify: true });
-  return { rule, module: loadVerifiedOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN), hash: sha256(bytes).toString('hex') };
+  // a closed form only: the exact M by the recursion costs n Hessian-vector products at step n
+  const out = { rule, module: loadVerifiedOptimizer(rule, d), exactN: d.exactN !== undefined && !('unavailable' in d.exactN), hash: sha256(bytes).toString('hex') };
+  loaded.set(key, out);
+  return out;
 }
+const loaded = new Map<string, ReturnType<typeof loadRule>>();
 
 /** The config as compared on resume: everything but the number of steps, the output directory and where it was read. */
 const configKey = (c: TrainConfig) => JSON.stringify({ ...c, steps: undefined, out: undefined, source: undefined });
