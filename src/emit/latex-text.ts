@@ -70,6 +70,8 @@ export function latexText(text: string): string {
       atoms.push({ math: true, s: `${ACCENT[c]}{${lastAsMath()}}` });
     } else if (MATH[c] !== undefined) {
       atoms.push({ math: true, s: MATH[c]! });
+    } else if (c === '-' && chars[i + 1] === '-') {
+      atoms.push({ math: false, s: '-{}' }); // -- would be an en dash: --limit stays two hyphens
     } else {
       atoms.push({ math: false, s: ESCAPE[c] ?? c });
     }

@@ -26,4 +26,7 @@ describe('latexText', () => {
   it('a number takes its superscript whole: 10⁻⁴ is 10^{-4}', () => {
     expect(latexText('within 10⁻⁴ of 1, and 2.5·10⁻⁴')).toBe('within \\(10^{-4}\\) of 1, and 2.5\\(\\cdot10^{-4}\\)');
   });
+  it('keeps a command-line flag two hyphens, not an en dash', () => {
+    expect(latexText('(--limit eps)')).toBe('(-{}-limit eps)');
+  });
 });
