@@ -570,7 +570,7 @@ function buildCommand(args: BuildArgs): number {
       }
       if (args.catalogue !== undefined || args.validate) {
         const validation = recordedValidation(args, name, source, rule, expected, problems);
-        catalogue.push({ file: path, derivation: d, ...(validation ? { validation } : {}) });
+        catalogue.push({ file: path, dir: name, derivation: d, ...(validation ? { validation } : {}) });
       }
     } catch (e) {
       failed.add(name);

@@ -70,6 +70,7 @@ export function tidy(name: string, e: Expr, space: SampleSpace, combine = false)
   return out;
 }
 
+/** Adds terms that share kind and field; drops zero weights. */
 export function combineTerms(terms: readonly CorrectionTerm[], space: SampleSpace): CorrectionTerm[] {
   const groups = new Map<string, { kind: CorrectionTerm['kind']; field: Expr; weights: Expr[] }>();
   for (const t of terms) {
@@ -108,15 +109,14 @@ function refuseKinksAtZero(ctx: UnrollContext, un: Unroller): void {
   const memory = new Set(['g', 'theta', ...ctx.rule.states.flatMap((s) => [s.name, prevName(s.name)])]);
   const where = [{ e: ctx.rule.update, span: ctx.rule.updateSpan }, ...ctx.rule.states.map((s) => ({ e: s.rhs, span: s.span }))];
   for (const { e, span } of where) {
-    const kinks: Expr[] = [];
+    const kinks: E.Call[] = [];
     const visit = (x: Expr) => { if (x.kind === 'call' && (x.fn === 'abs' || x.fn === 'sign')) kinks.push(x); E.children(x).forEach(visit); };
     visit(e);
     for (const k of kinks) {
-      const arg = (k as E.Call).arg;
-      if (![...E.freeSymbols(arg)].some((x) => memory.has(x))) continue;
-      const value = tidy('a kink argument on the constant history', un.at(arg, n), ctx.space);
+      if (![...E.freeSymbols(k.arg)].some((x) => memory.has(x))) continue;
+      const value = tidy('a kink argument on the constant history', un.at(k.arg, n), ctx.space);
       if (E.isZero(value))
-        throw new RuleError({ code: 'rule/non-differentiable', span, message: `${show(k)} is taken where its argument is 0 on a constant history, and ${(k as E.Call).fn} has no derivative at 0: the expansion around a constant history does not apply; a smooth surrogate such as sqrt(x^2 + delta^2) in place of abs(x) does` });
+        throw new RuleError({ code: 'rule/non-differentiable', span, message: `${show(k)} is taken where its argument is 0 on a constant history, and ${k.fn} has no derivative at 0: the expansion around a constant history does not apply; a smooth surrogate such as sqrt(x^2 + delta^2) in place of abs(x) does` });
     }
   }
 }

@@ -84,7 +84,6 @@ export function decompose(e: Expr, t: string, kronecker = false): ExpPolyTerm[] 
   return [...groups.values()].map((g) => ({ coef: E.add(...g.coefs), degree: g.degree, rate: g.rate, ...(g.at ? { at: g.at } : {}) })).filter((x) => !E.isZero(x.coef));
 }
 
-
 /**
  * [x ≥ 0] for an integer x: 1 or 0 for a number; for ±i + c with i an index (never negative)
  * and c an integer, through Kronecker factors [i = j] = 0^(i − j):
@@ -100,8 +99,10 @@ function atLeastZero(x: Expr): Expr | undefined {
   // a·i + c with a and c of one sign is decided whatever the index
   const [a] = E.splitCoefficient(rest[0]!);
   const cSign = c ? Q.cmp(c.value, Q.ZERO) : 0;
-  if (Q.cmp(a, Q.ZERO) > 0 && cSign >= 0 && [...E.freeSymbols(rest[0]!)].every((x) => E.INDEX_SYMBOLS.has(x))) return E.ONE;
-  if (Q.cmp(a, Q.ZERO) < 0 && cSign < 0 && [...E.freeSymbols(rest[0]!)].every((x) => E.INDEX_SYMBOLS.has(x))) return E.ZERO;
+  if ([...E.freeSymbols(rest[0]!)].every((x) => E.INDEX_SYMBOLS.has(x))) {
+    if (Q.cmp(a, Q.ZERO) > 0 && cSign >= 0) return E.ONE;
+    if (Q.cmp(a, Q.ZERO) < 0 && cSign < 0) return E.ZERO;
+  }
   const negated = normalForm(E.neg(rest[0]!));
   const [i, sign] = rest[0]!.kind === 'sym' ? [rest[0]!, 1] : negated.kind === 'sym' ? [negated, -1] : [undefined, 0];
   if (!i || i.kind !== 'sym' || !E.INDEX_SYMBOLS.has(i.name)) return undefined;

@@ -47,5 +47,3 @@ const canonicalSquares = (e: Expr): Expr => E.mapBottomUp(e, (x) => {
   const c = x.base.terms.find((t) => t.kind === 'num') as E.Num | undefined;
   return c && c.value.p < 0n ? E.pow(E.add(...x.base.terms.map(E.neg)), x.exp) : x;
 });
-
-/** Adds terms that share kind and field; drops zero weights. */

@@ -1,6 +1,6 @@
 /** derive(): a parsed rule → its memory correction in both regimes, interpreted. */
 import type { Rule } from '../ir/rule.js';
-import { RuleError } from '../ir/diagnostics.js';
+import { InternalError, RuleError } from '../ir/diagnostics.js';
 import * as E from '../ir/expr.js';
 import type { Derivation, DeriveOptions, ExactUnavailable, RegimeResult, Verification } from './types.js';
 import { recursionPlan } from './recursion.js';
@@ -11,7 +11,6 @@ import { takeLimits, validateLimits } from './limits.js';
 import { ExpressionTooLarge } from './simplify.js';
 import { interpret } from '../interpret/index.js';
 import { mergeVerifications, verifyDerivation } from '../verify/index.js';
-import { InternalError } from '../ir/diagnostics.js';
 
 export function derive(rule: Rule, options: DeriveOptions = {}): Derivation {
   try {

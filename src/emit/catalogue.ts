@@ -21,7 +21,8 @@ export interface RecordedValidation {
 }
 
 export type CatalogueEntry =
-  | { readonly file: string; readonly derivation: Derivation | MatrixDerivation; readonly validation?: readonly RecordedValidation[] | 'stale' }
+  /** `dir`: the folder memloss build writes the rule's files to (derivations/<dir>/). */
+  | { readonly file: string; readonly dir: string; readonly derivation: Derivation | MatrixDerivation; readonly validation?: readonly RecordedValidation[] | 'stale' }
   | { readonly file: string; readonly name: string; readonly cite?: string; readonly refusal: string };
 
 const VERDICT: Readonly<Record<VerdictKind | 'not analysed', string>> = {
@@ -47,10 +48,9 @@ function validationText(v: readonly RecordedValidation[] | 'stale' | undefined):
 function derivedRow(e: Extract<CatalogueEntry, { derivation: unknown }>): string {
   const d = e.derivation;
   const name = d.rule.name;
-  const link = `[${cell(name)}](../derivations/${outputDir(e.file)}/derivation.html)`;
+  const link = `[${cell(name)}](../derivations/${e.dir}/derivation.html)`;
   if ('kind' in d && d.kind === 'matrix') {
-    const exact = 'closed form';
-    return `| ${link} | \`${cell(e.file)}\` | matrix | ${exact} | — | ${VERDICT[d.interpretation.verdict]} | ${cell(validationText(e.validation))} |`;
+    return `| ${link} | \`${cell(e.file)}\` | matrix | closed form | — | ${VERDICT[d.interpretation.verdict]} | ${cell(validationText(e.validation))} |`;
   }
   const c = d as Derivation;
   const exact = !c.exactN ? 'not derived' : !('unavailable' in c.exactN) ? 'closed form' : c.exactN.recursion ? 'by the recursion' : 'unavailable';
@@ -61,9 +61,6 @@ function derivedRow(e: Extract<CatalogueEntry, { derivation: unknown }>): string
       : it.potentials?.length ? `${it.potentials.length} potentials` : c.asymptotic.M.length ? 'none found' : '— (M = 0)';
   return `| ${link} | \`${cell(e.file)}\` | coordinate | ${exact} | ${cell(potential)} | ${cell(verdictText(it.verdict))} | ${cell(validationText(e.validation))} |`;
 }
-
-/** The folder `memloss build` writes a rule's files to (as src/cli.ts names it). */
-const outputDir = (file: string) => file.replace(/^.*\//, '').replace(/\.rule$/, '');
 
 export function catalogueMarkdown(entries: readonly CatalogueEntry[]): string {
   const derived = entries.filter((e): e is Extract<CatalogueEntry, { derivation: unknown }> => 'derivation' in e);

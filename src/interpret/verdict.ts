@@ -32,21 +32,29 @@ function provedSign(f: Expr, domains: ReadonlyMap<string, Interval>): boolean {
   return b.lo >= 0 || b.hi <= 0;
 }
 
-/** f's factors from nerdamer, checked equal to f at seeded points of the domain; undefined if not a product or not equal. */
-function factoredParts(f: Expr, domains: ReadonlyMap<string, Interval>): Expr[] | undefined {
-  if (f.kind !== 'add' || E.size(f) > 200) return undefined;
-  const g = factorPolynomial(f);
-  if (!g || g.kind !== 'mul') return undefined;
-  const r = rng(29);
+/**
+ * Whether a rewrite g of f agrees with it at 12 seeded points: bounded parameters inside their
+ * domain, other symbols in [lo, lo + width).
+ */
+function agreesAtSeededPoints(f: Expr, g: Expr, domains: ReadonlyMap<string, Interval>, seed: number, tol: number, lo: number, width: number): boolean {
+  const r = rng(seed);
   for (let i = 0; i < 12; i++) {
     const env = dict<number>();
     for (const x of E.freeSymbols(f)) {
       const b = domains.get(x);
-      env[x] = b && Number.isFinite(b.lo) && Number.isFinite(b.hi) ? b.lo + (b.hi - b.lo) * (0.05 + 0.9 * r()) : 3 * r() - 1;
+      env[x] = b && Number.isFinite(b.lo) && Number.isFinite(b.hi) ? b.lo + (b.hi - b.lo) * (0.05 + 0.9 * r()) : lo + width * r();
     }
     const a = evaluate(f, env), c = evaluate(g, env);
-    if (!(Math.abs(a - c) <= 1e-10 * (Math.abs(a) + Math.abs(c) + 1e-300))) return undefined;
+    if (!(Math.abs(a - c) <= tol * (Math.abs(a) + Math.abs(c) + 1e-300))) return false;
   }
+  return true;
+}
+
+/** f's factors from nerdamer, checked equal to f at seeded points of the domain; undefined if not a product or not equal. */
+function factoredParts(f: Expr, domains: ReadonlyMap<string, Interval>): Expr[] | undefined {
+  if (f.kind !== 'add' || E.size(f) > 200) return undefined;
+  const g = factorPolynomial(f);
+  if (!g || g.kind !== 'mul' || !agreesAtSeededPoints(f, g, domains, 29, 1e-10, -1, 3)) return undefined;
   return [...g.factors];
 }
 
@@ -82,17 +90,7 @@ function commonFactor(w: Expr, groups: ReturnType<typeof collectBy>, domains: Re
   if (kappaSign === 0) return 0;
   const inner = E.add(...groups.map((t) => E.mul(normalForm(E.div(t.coefficient, kappa)), t.rest)));
   const innerSign = signOf(inner, domains);
-  if (innerSign === 0) return 0;
-  const r = rng(41);
-  for (let i = 0; i < 12; i++) {
-    const env = dict<number>();
-    for (const x of E.freeSymbols(w)) {
-      const b = domains.get(x);
-      env[x] = b && Number.isFinite(b.lo) && Number.isFinite(b.hi) ? b.lo + (b.hi - b.lo) * (0.05 + 0.9 * r()) : 4 * r() - 2;
-    }
-    const a = evaluate(w, env), c = evaluate(E.mul(kappa, inner), env);
-    if (!(Math.abs(a - c) <= 1e-9 * (Math.abs(a) + Math.abs(c) + 1e-300))) return 0;
-  }
+  if (innerSign === 0 || !agreesAtSeededPoints(w, E.mul(kappa, inner), domains, 41, 1e-9, -2, 4)) return 0;
   return (kappaSign * innerSign) as Sign;
 }
 

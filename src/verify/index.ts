@@ -111,19 +111,18 @@ function indexPowerBases(rule: Rule): Expr[] {
   return out;
 }
 
-/** The largest rate of the memory at these parameters: the states' decays and the rule's own rⁿ. */
-function largestRate(rule: Rule, states: RegimeResult['states'], params: Readonly<Record<string, number>>): number {
+/** The largest rate of the memory at these parameters: the states' decays and the rule's own rⁿ (`bases`). */
+function largestRate(bases: readonly Expr[], states: RegimeResult['states'], params: Readonly<Record<string, number>>): number {
   let rate = 0;
   const env = new Map(Object.entries(params).map(([k, v]) => [k, A.num(v)]));
   for (const s of states) rate = Math.max(rate, Math.abs(A.value(evalBig(s.decay, env))));
   // a base above 1 has no limit to compare with (the derivation refuses n → ∞ for it)
-  for (const b of indexPowerBases(rule)) { const v = Math.abs(A.value(evalBig(b, env))); if (v < 1) rate = Math.max(rate, v); }
+  for (const b of bases) { const v = Math.abs(A.value(evalBig(b, env))); if (v < 1) rate = Math.max(rate, v); }
   return rate;
 }
 
-/** The n at which the asymptotic form is compared, or undefined when the memory is too long. */
-function asymptoticN(rule: Rule, states: RegimeResult['states'], params: Readonly<Record<string, number>>): number | undefined {
-  const rate = largestRate(rule, states, params);
+/** The n at which the asymptotic form is compared, given the largest rate, or undefined when the memory is too long. */
+function asymptoticN(rate: number): number | undefined {
   if (rate === 0) return 10;
   // rateⁿ·n² < TAIL (polynomial factors up to n² appear in the exact forms)
   let n = Math.ceil(Math.log(TAIL) / Math.log(rate));
@@ -186,10 +185,14 @@ function compare(rule: Rule, regimes: readonly Evaluator[], what: string, option
   // reason → the parameter points it applies to, so each reason is reported once
   const skipped = new Map<string, Set<string>>();
   const skip = (reason: string, params: Record<string, number>) => { if (!skipped.has(reason)) skipped.set(reason, new Set()); skipped.get(reason)!.add(show(params)); };
+  const bases = indexPowerBases(rule);
   for (const draw of draws) {
     const params: Record<string, number> = { ...Object.fromEntries(rule.params.map((p) => [p.name, Number(p.valueText)])), ...draw, ...zero };
     for (const r of regimes) {
-      const steps = r.regime === 'exact-n' ? [...EXACT_STEPS] : [asymptoticN(rule, r.states, params)];
+      const rate = largestRate(bases, r.states, params);
+      // the memory's length 1/(1 − rate), over which the oracle's float64 accumulates (below)
+      const memory = 1 / Math.max(1e-12, 1 - rate);
+      const steps = r.regime === 'exact-n' ? [...EXACT_STEPS] : [asymptoticN(rate)];
       // per point, the largest |F⁽ⁿ⁾| and |M⁽ⁿ⁾| at the smaller n already checked: where F⁽ⁿ⁾ decays
       // to 0 (a state tending to 0), its value at n = 100 is rounding against that scale
       const seen = points.map(() => ({ F: 0, M: 0 }));
@@ -203,7 +206,6 @@ function compare(rule: Rule, regimes: readonly Evaluator[], what: string, option
           // M⁽⁰⁾ = 0 exactly: a value at the scale of 10⁻¹²·|H|·|F| is round-off, not a wrong formula;
           // so is one that the oracle's float64 accumulates over the memory's length 1/(1 − rate)
           // where M is a difference that vanishes (a state that tends to its input: g − m → 0)
-          const memory = 1 / Math.max(1e-12, 1 - largestRate(rule, r.states, params));
           const bound = oracleCorrectionErrorBound(input) + 1e-12 * maxAbs(oF) * maxAbs(p.hessian) * (1 + memory);
           // the oracle at a finite n still holds what is left of the transient; its change from
           // n to 2n bounds that (a limit of 0, as for a state that tends to 0, has no relative scale)
